@@ -1,0 +1,207 @@
+//! Decoding any supported container (wav, flac, ogg/vorbis, mp3) to mono
+//! `f32` samples at the file's own rate, with the limits of the crate docs.
+
+use std::fs::File;
+use std::io::{Cursor, ErrorKind};
+use std::path::Path;
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use crate::error::{Error, Result};
+
+/// Only the first this many seconds of a file are decoded and analysed: the
+/// features are averages over time, and a long soundscape's opening minute
+/// says what it sounds like, while decoding an hour would cost seconds.
+pub const MAX_ANALYSED_SECONDS: f64 = 60.0;
+/// Shorter audio is refused: a blip padded with 5 s of silence would be
+/// embedded as "silence", not as the sound.
+pub const MIN_SECONDS: f64 = 0.25;
+/// Audio whose peak stays below this level is refused as silent.
+pub const SILENCE_DBFS: f64 = -80.0;
+/// Sample rates outside this range are refused rather than resampled.
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+
+/// Mono audio as it came out of the file.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+    /// True when the file was longer than [`MAX_ANALYSED_SECONDS`] and only
+    /// its beginning was decoded.
+    pub cut: bool,
+}
+
+/// Decodes a file; its extension, if any, is a hint for the container.
+pub fn decode_file(path: &Path) -> Result<Decoded> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(&name, e))?;
+    let hint = path.extension().and_then(|e| e.to_str());
+    decode_source(&name, Box::new(file), hint)
+}
+
+/// Decodes an in-memory file (e.g. an upload); `name` appears in errors.
+pub fn decode_bytes<B>(name: &str, bytes: B) -> Result<Decoded>
+where
+    B: AsRef<[u8]> + Send + Sync + 'static,
+{
+    let hint = Path::new(name).extension().and_then(|e| e.to_str());
+    decode_source(name, Box::new(Cursor::new(bytes)), hint)
+}
+
+fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -> Result<Decoded> {
+    if source.byte_len() == Some(0) {
+        return Err(Error::Empty { name: name.into() });
+    }
+    let stream = MediaSourceStream::new(source, Default::default());
+    let mut probe_hint = Hint::new();
+    if let Some(ext) = hint {
+        probe_hint.with_extension(ext);
+    }
+    let probed = symphonia::default::get_probe()
+        .format(
+            &probe_hint,
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| match e {
+            SymphoniaError::IoError(e) if e.kind() != ErrorKind::UnexpectedEof => {
+                Error::io(name, e)
+            }
+            SymphoniaError::Unsupported(_) | SymphoniaError::IoError(_) => {
+                Error::Unrecognized { name: name.into() }
+            }
+            other => Error::Corrupt {
+                name: name.into(),
+                detail: other.to_string(),
+            },
+        })?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or_else(|| Error::NoAudio { name: name.into() })?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let unsupported = |detail: String| Error::Unsupported {
+        name: name.into(),
+        detail,
+    };
+    let sample_rate = params
+        .sample_rate
+        .ok_or_else(|| unsupported("unknown sample rate".into()))?;
+    if !SAMPLE_RATES.contains(&sample_rate) {
+        return Err(unsupported(format!("sample rate {sample_rate} Hz")));
+    }
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|e| unsupported(e.to_string()))?;
+
+    let max_frames = (MAX_ANALYSED_SECONDS * f64::from(sample_rate)) as usize;
+    let mut samples: Vec<f32> = Vec::new();
+    let mut interleaved: Option<SampleBuffer<f32>> = None;
+    let mut cut = false;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(packet) => packet,
+            // Symphonia reports the end of a stream as an unexpected EOF.
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(e) => {
+                return Err(Error::Corrupt {
+                    name: name.into(),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(decoded) => decoded,
+            // A damaged packet in a lossy stream is skipped, as players do;
+            // truncation and all-damaged files are caught below.
+            Err(SymphoniaError::DecodeError(_)) => continue,
+            Err(e) => {
+                return Err(Error::Corrupt {
+                    name: name.into(),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        let spec = *decoded.spec();
+        let channels = spec.channels.count().max(1);
+        let buffer = match &mut interleaved {
+            Some(buffer) if buffer.capacity() >= decoded.capacity() * channels => buffer,
+            slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
+        };
+        buffer.copy_interleaved_ref(decoded);
+        let scale = 1.0 / channels as f32;
+        samples.extend(
+            buffer
+                .samples()
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() * scale),
+        );
+        if samples.len() >= max_frames {
+            samples.truncate(max_frames);
+            cut = true;
+            break;
+        }
+    }
+
+    if let Some(expected) = params.n_frames {
+        // Lossy codecs may legitimately come out a little shorter than the
+        // header says (encoder delay and padding): only a real shortfall counts.
+        let slack = expected / 100 + 4096;
+        let decoded = samples.len() as u64;
+        if !cut && decoded + slack < expected {
+            return Err(Error::Truncated {
+                name: name.into(),
+                decoded,
+                expected,
+            });
+        }
+    }
+    check_content(name, &samples, sample_rate)?;
+    Ok(Decoded {
+        samples,
+        sample_rate,
+        cut,
+    })
+}
+
+fn check_content(name: &str, samples: &[f32], sample_rate: u32) -> Result<()> {
+    if samples.is_empty() {
+        return Err(Error::NoAudio { name: name.into() });
+    }
+    if samples.iter().any(|s| !s.is_finite()) {
+        return Err(Error::Corrupt {
+            name: name.into(),
+            detail: "non-finite sample values".into(),
+        });
+    }
+    let seconds = samples.len() as f64 / f64::from(sample_rate);
+    if seconds < MIN_SECONDS {
+        return Err(Error::TooShort {
+            name: name.into(),
+            seconds,
+            min_seconds: MIN_SECONDS,
+        });
+    }
+    let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    if f64::from(peak) < 10f64.powf(SILENCE_DBFS / 20.0) {
+        return Err(Error::Silent {
+            name: name.into(),
+            threshold_db: SILENCE_DBFS,
+        });
+    }
+    Ok(())
+}

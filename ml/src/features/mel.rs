@@ -1,0 +1,140 @@
+//! Slaney-style mel filterbank (librosa's default `htk=False, norm="slaney"`),
+//! log compression and the orthonormal DCT-II that turns log-mel into MFCCs.
+
+use ndarray::Array2;
+
+use super::stft::{bin_frequencies, N_BINS};
+
+pub const N_MELS: usize = 128;
+pub const N_MFCC: usize = 20;
+/// librosa's `power_to_db` floor and dynamic range.
+const AMIN: f64 = 1e-10;
+const TOP_DB: f64 = 80.0;
+
+fn hz_to_mel(hz: f64) -> f64 {
+    // Linear below 1 kHz, logarithmic above (Slaney's Auditory Toolbox).
+    const F_SP: f64 = 200.0 / 3.0;
+    const MIN_LOG_HZ: f64 = 1000.0;
+    let min_log_mel = MIN_LOG_HZ / F_SP;
+    let logstep = 6.4f64.ln() / 27.0;
+    if hz >= MIN_LOG_HZ {
+        min_log_mel + (hz / MIN_LOG_HZ).ln() / logstep
+    } else {
+        hz / F_SP
+    }
+}
+
+fn mel_to_hz(mel: f64) -> f64 {
+    const F_SP: f64 = 200.0 / 3.0;
+    const MIN_LOG_HZ: f64 = 1000.0;
+    let min_log_mel = MIN_LOG_HZ / F_SP;
+    let logstep = 6.4f64.ln() / 27.0;
+    if mel >= min_log_mel {
+        MIN_LOG_HZ * (logstep * (mel - min_log_mel)).exp()
+    } else {
+        F_SP * mel
+    }
+}
+
+/// One triangular filter: its first non-zero bin and its weights from there.
+struct Filter {
+    start: usize,
+    weights: Vec<f64>,
+}
+
+/// The 128-band mel filterbank, stored sparsely (each band spans few bins).
+pub struct MelBank {
+    filters: Vec<Filter>,
+}
+
+impl MelBank {
+    pub fn new(sample_rate: f64) -> Self {
+        let fft_freqs = bin_frequencies(sample_rate);
+        let max_mel = hz_to_mel(sample_rate / 2.0);
+        let mel_f: Vec<f64> = (0..N_MELS + 2)
+            .map(|i| mel_to_hz(max_mel * i as f64 / (N_MELS + 1) as f64))
+            .collect();
+        let filters = (0..N_MELS)
+            .map(|m| {
+                let (lo, mid, hi) = (mel_f[m], mel_f[m + 1], mel_f[m + 2]);
+                let enorm = 2.0 / (hi - lo);
+                let dense: Vec<f64> = fft_freqs
+                    .iter()
+                    .map(|&f| {
+                        let lower = (f - lo) / (mid - lo);
+                        let upper = (hi - f) / (hi - mid);
+                        lower.min(upper).max(0.0) * enorm
+                    })
+                    .collect();
+                let start = dense.iter().position(|&w| w > 0.0).unwrap_or(0);
+                let end = dense
+                    .iter()
+                    .rposition(|&w| w > 0.0)
+                    .map_or(start, |e| e + 1);
+                Filter {
+                    start,
+                    weights: dense[start..end].to_vec(),
+                }
+            })
+            .collect();
+        MelBank { filters }
+    }
+
+    /// Mel power spectrogram (frames × 128) from a power spectrogram.
+    pub fn apply(&self, power: &Array2<f64>) -> Array2<f64> {
+        assert_eq!(power.ncols(), N_BINS);
+        let mut mel = Array2::zeros((power.nrows(), N_MELS));
+        for (row, mut out) in power.rows().into_iter().zip(mel.rows_mut()) {
+            let row = row.as_slice().expect("standard layout");
+            for (o, filter) in out.iter_mut().zip(&self.filters) {
+                let bins = &row[filter.start..filter.start + filter.weights.len()];
+                *o = bins.iter().zip(&filter.weights).map(|(p, w)| p * w).sum();
+            }
+        }
+        mel
+    }
+}
+
+/// librosa's `power_to_db(S, ref=1.0)`: 10·log10, floored at 80 dB below
+/// the loudest cell of the whole spectrogram.
+pub fn power_to_db(power: &Array2<f64>) -> Array2<f64> {
+    let db = power.mapv(|p| 10.0 * p.max(AMIN).log10());
+    let max = db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    db.mapv(|d| d.max(max - TOP_DB))
+}
+
+/// The first [`N_MFCC`] rows of the orthonormal DCT-II matrix over 128 bands.
+pub fn dct_matrix() -> Array2<f64> {
+    let n = N_MELS as f64;
+    Array2::from_shape_fn((N_MFCC, N_MELS), |(k, i)| {
+        let scale = if k == 0 {
+            (1.0 / n).sqrt()
+        } else {
+            (2.0 / n).sqrt()
+        };
+        scale * (std::f64::consts::PI * k as f64 * (2 * i + 1) as f64 / (2.0 * n)).cos()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mel_scale_round_trips_and_is_linear_below_1khz() {
+        for hz in [0.0, 200.0, 999.0, 1000.0, 4321.0, 11_025.0] {
+            assert!((mel_to_hz(hz_to_mel(hz)) - hz).abs() < 1e-9);
+        }
+        assert!((hz_to_mel(500.0) - 7.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn dct_rows_are_orthonormal() {
+        let d = dct_matrix();
+        let gram = d.dot(&d.t());
+        for ((i, j), v) in gram.indexed_iter() {
+            let expected = if i == j { 1.0 } else { 0.0 };
+            assert!((v - expected).abs() < 1e-12, "{i},{j}: {v}");
+        }
+    }
+}
