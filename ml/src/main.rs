@@ -1,1 +1,112 @@
-fn main() {}
+//! `cosound-ml`: train, evaluate and apply the embedding model.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use cosound_ml::cv::{cross_validate, Report};
+use cosound_ml::dataset::Dataset;
+use cosound_ml::features::FeatureSet;
+use cosound_ml::train::{fit, Config};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array2;
+
+#[derive(Parser)]
+#[command(version, about = "Ambient-sound embedding model of Cosound")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a folder with labels.csv and write the model file.
+    Train {
+        /// Folder with labels.csv (filename, label, src_file) and the audio.
+        data: PathBuf,
+        #[arg(short, long, default_value = "model.json")]
+        output: PathBuf,
+    },
+    /// Cross-validate the reference and the current pipeline on a labelled folder.
+    Evaluate {
+        data: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Repeat with this many different fold assignments and average.
+        #[arg(long, default_value_t = 5)]
+        repeats: u64,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Train { data, output } => train(&data, &output),
+        Command::Evaluate { data, folds, repeats } => evaluate(&data, folds, repeats),
+    }
+}
+
+fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64).with_message(what.to_string());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn features(dataset: &Dataset, set: FeatureSet) -> Result<Array2<f64>> {
+    let bar = progress(dataset.examples.len(), "features");
+    let x = dataset.features(set, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok(x)
+}
+
+fn train(data: &Path, output: &Path) -> Result<()> {
+    let dataset = Dataset::open(data)?;
+    let config = Config::improved();
+    let x = features(&dataset, config.feature_set)?;
+    let mut model = fit(&config, &x, &dataset.labels(), &dataset.groups());
+    model.training_data_sha256 = dataset.sha256()?;
+    model
+        .save(output)
+        .with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "trained on {} clips (λ = {}), wrote {}",
+        dataset.examples.len(),
+        model.lambda,
+        output.display()
+    );
+    Ok(())
+}
+
+fn evaluate(data: &Path, folds: usize, repeats: u64) -> Result<()> {
+    anyhow::ensure!(folds >= 2 && repeats >= 1, "need at least 2 folds and 1 repeat");
+    let dataset = Dataset::open(data)?;
+    let (labels, groups) = (dataset.labels(), dataset.groups());
+    println!(
+        "{folds}-fold cross-validation grouped by source recording, {repeats} fold assignment(s)"
+    );
+    println!("{:<10} {:>8} {:>22}", "pipeline", "top-1", "others' mean max weight");
+    for (name, config) in [("reference", Config::reference()), ("current", Config::improved())] {
+        let mut x = features(&dataset, config.feature_set)?;
+        if name == "current" {
+            if let Ok(spec) = std::env::var("COLS") {
+                let (a, b): (usize, usize) = { let v: Vec<usize> = spec.split('-').map(|s| s.parse().unwrap()).collect(); (v[0], v[1]) };
+                let keep: Vec<usize> = (0..x.ncols()).filter(|&i| i >= a && i < b).collect();
+                x = x.select(ndarray::Axis(1), &keep);
+                eprintln!("cols {}", x.ncols());
+            }
+        }
+        let reports: Vec<Report> = (0..repeats)
+            .map(|seed| cross_validate(&config, &x, &labels, &groups, folds, seed))
+            .collect();
+        let mean = |f: fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / reports.len() as f64;
+        println!(
+            "{name:<10} {:>8.3} {:>22.3}",
+            mean(|r| r.top1),
+            mean(|r| r.other_mean_max)
+        );
+    }
+    Ok(())
+}

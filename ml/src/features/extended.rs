@@ -1,13 +1,145 @@
-//! Features the current model adds to the reference set.
+//! Features the current model adds to the reference set. Every one is
+//! independent of the recording's gain (levels are relative to the clip's
+//! own level) and is computed over the clip's active frames only, so the
+//! digital silence that pads many recordings does not dilute it.
+//!
+//! - band shape: 16 log-mel band levels relative to the clip level, and how
+//!   much each varies over time (rain and waves are broad, wind is low);
+//! - dynamics in 4 coarse bands: frame-to-frame change (crackle, drops),
+//!   slow swell (waves, gusts: 1 s moving average), peaks above the median
+//!   (thunder claps, clicks);
+//! - onset strength (mean, spread), tonality (engines, birds, crickets),
+//!   periodicity of the loudness envelope (machines) and dynamic range.
 
+use ndarray::Array2;
+
+use super::mel::N_MELS;
+use super::stft::HOP;
 use super::Analysis;
 
-pub const COUNT: usize = 0;
+const BANDS: usize = 16;
+const COARSE: usize = 4;
+/// Frames more than this far below the loudest frame count as silence.
+const ACTIVE_RANGE_DB: f64 = 60.0;
+pub const COUNT: usize = 2 * BANDS + 3 * COARSE + 5;
 
 pub fn names() -> Vec<String> {
-    Vec::new()
+    let mut names: Vec<String> = (0..BANDS).map(|b| format!("band{b}_rel_db")).collect();
+    names.extend((0..BANDS).map(|b| format!("band{b}_std_db")));
+    for stat in ["flux", "swell", "peaks"] {
+        names.extend((0..COARSE).map(|c| format!("coarse{c}_{stat}_db")));
+    }
+    names.extend(
+        [
+            "onset_mean",
+            "onset_std",
+            "tonality_db",
+            "periodicity",
+            "dynamic_range_db",
+        ]
+        .map(String::from),
+    );
+    names
 }
 
-pub fn compute(_a: &Analysis) -> Vec<f64> {
-    Vec::new()
+fn db(power: f64) -> f64 {
+    10.0 * power.max(1e-10).log10()
+}
+
+/// Level in dB of the sum of `group` adjacent mel bands, per frame.
+fn grouped_db(mel_power: &Array2<f64>, groups: usize) -> Array2<f64> {
+    let width = N_MELS / groups;
+    Array2::from_shape_fn((mel_power.nrows(), groups), |(t, g)| {
+        db(mel_power.row(t).iter().skip(g * width).take(width).sum())
+    })
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+fn std(values: &[f64]) -> f64 {
+    let m = mean(values);
+    (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len().max(1) as f64).sqrt()
+}
+
+/// The `q`-quantile (nearest rank) of `values`.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+pub fn compute(a: &Analysis) -> Vec<f64> {
+    let frame_db: Vec<f64> = a.mel_power.rows().into_iter().map(|r| db(r.sum())).collect();
+    let loudest = frame_db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let active: Vec<usize> = (0..frame_db.len())
+        .filter(|&t| frame_db[t] > loudest - ACTIVE_RANGE_DB)
+        .collect();
+    let level = mean(&active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>());
+    let column = |m: &Array2<f64>, c: usize| -> Vec<f64> { active.iter().map(|&t| m[[t, c]]).collect() };
+
+    let mut out = Vec::with_capacity(COUNT);
+    let bands = grouped_db(&a.mel_power, BANDS);
+    out.extend((0..BANDS).map(|b| mean(&column(&bands, b)) - level));
+    out.extend((0..BANDS).map(|b| std(&column(&bands, b))));
+
+    let coarse = grouped_db(&a.mel_power, COARSE);
+    let envelopes: Vec<Vec<f64>> = (0..COARSE).map(|c| column(&coarse, c)).collect();
+    out.extend(envelopes.iter().map(|e| mean(&e.windows(2).map(|w| (w[1] - w[0]).abs()).collect::<Vec<_>>())));
+    let second = (a.sample_rate / HOP as f64).round() as usize;
+    out.extend(envelopes.iter().map(|e| {
+        let smooth: Vec<f64> = e.windows(second.min(e.len())).map(mean).collect();
+        std(&smooth)
+    }));
+    out.extend(envelopes.iter().map(|e| quantile(e, 0.95) - quantile(e, 0.5)));
+
+    let onsets: Vec<f64> = active
+        .windows(2)
+        .map(|w| {
+            let (prev, next) = (a.mel_db.row(w[0]), a.mel_db.row(w[1]));
+            next.iter().zip(prev.iter()).map(|(n, p)| (n - p).max(0.0)).sum::<f64>() / N_MELS as f64
+        })
+        .collect();
+    out.push(mean(&onsets));
+    out.push(std(&onsets));
+    out.push(tonality(a, &active));
+    out.push(periodicity(&active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>(), second));
+    let active_db: Vec<f64> = active.iter().map(|&t| frame_db[t]).collect();
+    out.push(quantile(&active_db, 0.9) - quantile(&active_db, 0.1));
+    debug_assert_eq!(out.len(), COUNT);
+    out
+}
+
+/// How far the strongest bin between 150 Hz and 5 kHz stands above the mean
+/// of that range, in dB, averaged over active frames: high for engines,
+/// birds and crickets, low for noise-like rain, wind and waves.
+fn tonality(a: &Analysis, active: &[usize]) -> f64 {
+    let bin = |hz: f64| (hz * super::stft::N_FFT as f64 / a.sample_rate) as usize;
+    let (lo, hi) = (bin(150.0), bin(5000.0));
+    let per_frame: Vec<f64> = active
+        .iter()
+        .map(|&t| {
+            let row = a.power.row(t);
+            let range = row.slice(ndarray::s![lo..hi]);
+            let max = range.iter().copied().fold(0.0, f64::max);
+            db(max) - db(range.mean().unwrap_or(0.0))
+        })
+        .collect();
+    mean(&per_frame)
+}
+
+/// Largest normalised autocorrelation of the loudness envelope at lags of
+/// 0.12 s to 1.5 s: repeating machines and chirps score high.
+fn periodicity(envelope: &[f64], second: usize) -> f64 {
+    let m = mean(envelope);
+    let centred: Vec<f64> = envelope.iter().map(|v| v - m).collect();
+    let energy: f64 = centred.iter().map(|v| v * v).sum();
+    if energy <= f64::EPSILON {
+        return 0.0;
+    }
+    let (min_lag, max_lag) = (second / 8, (second * 3 / 2).min(centred.len() / 2));
+    (min_lag..max_lag.max(min_lag))
+        .map(|lag| centred.iter().zip(&centred[lag..]).map(|(a, b)| a * b).sum::<f64>() / energy)
+        .fold(0.0, f64::max)
 }

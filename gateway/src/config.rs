@@ -1,0 +1,35 @@
+//! The gateway's settings, read once at start from flags or `COSOUND_*` environment variables.
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+#[derive(Parser, Clone)]
+#[command(
+    name = "cosound-gateway",
+    about = "Cosound's gateway: uploads, player tokens, media, queue refresh"
+)]
+pub struct Config {
+    /// Address to listen on (keep it on loopback behind a reverse proxy).
+    #[arg(long, env = "COSOUND_GATEWAY_ADDR", default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+
+    /// PostgreSQL URL of the `cosound_gateway` role.
+    #[arg(long, env = "COSOUND_DATABASE_URL")]
+    pub database_url: String,
+
+    /// S3 endpoint (SeaweedFS locally; leave unset for AWS).
+    #[arg(long, env = "COSOUND_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    #[arg(long, env = "COSOUND_S3_BUCKET", default_value = "cosound")]
+    pub s3_bucket: String,
+
+    #[arg(long, env = "COSOUND_S3_ACCESS_KEY", hide_env_values = true)]
+    pub s3_access_key: String,
+
+    #[arg(long, env = "COSOUND_S3_SECRET_KEY", hide_env_values = true)]
+    pub s3_secret_key: String,
+
+    #[arg(long, env = "COSOUND_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+}

@@ -1,0 +1,148 @@
+//! The embedding model: standardisation, linear weights and their
+//! provenance, stored as a small JSON file; and the calls that turn a sound
+//! file into its 5-dimensional embedding.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::clip::{load_bytes, load_file};
+use crate::error::{Error, Result};
+use crate::features::{Extractor, FeatureSet};
+
+/// The embedding axes, in the order of DOMAIN.md.
+pub const CLASSES: [&str; 5] = ["rain", "sea_waves", "thunderstorm", "wind", "crackling_fire"];
+/// Version of the model file layout.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A sound's weight on each of [`CLASSES`], each in [0, 1].
+pub type Embedding = [f32; 5];
+
+/// The committed default model, trained on esc50-dev by `cosound-ml train`.
+const DEFAULT_MODEL: &str = include_str!("../models/default.json");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub format_version: u32,
+    pub feature_set: FeatureSet,
+    pub classes: Vec<String>,
+    /// Ridge penalty the weights were fitted with.
+    pub lambda: f64,
+    /// SHA-256 of the training data (labels.csv and audio, see `Dataset::sha256`).
+    pub training_data_sha256: String,
+    pub feature_names: Vec<String>,
+    /// Standardisation: each feature becomes (x − mean) / scale.
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+    pub intercept: Vec<f64>,
+    /// One row per feature, one column per class.
+    pub weights: Vec<Vec<f64>>,
+}
+
+impl Model {
+    /// The committed default model (parsed once).
+    pub fn default_model() -> &'static Model {
+        static MODEL: OnceLock<Model> = OnceLock::new();
+        MODEL.get_or_init(|| {
+            Model::from_json("models/default.json", DEFAULT_MODEL).expect("the committed model is valid")
+        })
+    }
+
+    pub fn from_json(name: &str, json: &str) -> Result<Model> {
+        let invalid = |detail: String| Error::InvalidModel {
+            name: name.into(),
+            detail,
+        };
+        let model: Model = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
+        if model.format_version != FORMAT_VERSION {
+            return Err(invalid(format!("format version {}", model.format_version)));
+        }
+        let n = model.feature_set.count();
+        if model.classes != CLASSES
+            || model.mean.len() != n
+            || model.scale.len() != n
+            || model.weights.len() != n
+            || model.weights.iter().any(|w| w.len() != CLASSES.len())
+            || model.intercept.len() != CLASSES.len()
+        {
+            return Err(invalid(format!(
+                "shapes do not match {} features × {} classes",
+                n,
+                CLASSES.len()
+            )));
+        }
+        Ok(model)
+    }
+
+    pub fn load(path: &Path) -> Result<Model> {
+        let name = path.display().to_string();
+        let json = std::fs::read_to_string(path).map_err(|e| Error::io(&name, e))?;
+        Model::from_json(&name, &json)
+    }
+
+    /// The file's exact text: pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a model always serialises") + "\n"
+    }
+
+    /// Writes the model atomically (temporary file in the same folder, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomically(path, self.to_json().as_bytes())
+    }
+
+    /// Raw (unclamped) scores for rows of features.
+    pub fn scores(&self, features: &Array2<f64>) -> Array2<f64> {
+        let mean = Array1::from(self.mean.clone());
+        let scale = Array1::from(self.scale.clone());
+        let weights = Array2::from_shape_fn((features.ncols(), CLASSES.len()), |(i, c)| self.weights[i][c]);
+        if self.intercept.len() == 6 {
+            let w6 = Array2::from_shape_fn((features.ncols(), 6), |(i, c)| self.weights[i][c]);
+            let p = crate::logistic::softmax(&(((features - &mean) / &scale).dot(&w6) + &Array1::from(self.intercept.clone())));
+            return p.slice(ndarray::s![.., 0..5]).to_owned();
+        }
+        ((features - &mean) / &scale).dot(&weights) + &Array1::from(self.intercept.clone())
+    }
+
+    /// The embedding of one feature vector: scores clamped to [0, 1].
+    pub fn predict(&self, features: &[f64]) -> Embedding {
+        let row = Array2::from_shape_vec((1, features.len()), features.to_vec()).expect("one row");
+        let scores = self.scores(&row);
+        std::array::from_fn(|c| scores[[0, c]].clamp(0.0, 1.0) as f32)
+    }
+
+    /// The embedding of mono samples at the analysis rate.
+    pub fn embed_samples(&self, samples: Vec<f32>) -> Embedding {
+        self.predict(&Extractor::default().features(self.feature_set, samples))
+    }
+
+    /// Decodes, analyses and embeds a sound file.
+    pub fn embed_file(&self, path: &Path) -> Result<Embedding> {
+        Ok(self.embed_samples(load_file(path)?))
+    }
+
+    /// Embeds an in-memory file (an upload). `name` appears in errors and its
+    /// extension, if any, hints at the format.
+    pub fn embed_bytes<B>(&self, name: &str, bytes: B) -> Result<Embedding>
+    where
+        B: AsRef<[u8]> + Send + Sync + 'static,
+    {
+        Ok(self.embed_samples(load_bytes(name, bytes)?))
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and
+/// a rename, so readers never see a half-written file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.display().to_string();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&name, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(&name, e))?;
+    file.persist(path).map_err(|e| Error::io(&name, e.error))?;
+    Ok(())
+}

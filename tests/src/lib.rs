@@ -1,0 +1,81 @@
+//! Shared helpers of the end-to-end tests: where the stack under test is, and tokens for it.
+//!
+//! `cargo xtask test` starts a stack of its own and passes its addresses and JWT secret in
+//! `COSOUND_TEST_*` variables; these tests never touch the dev stack.
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use postgrest::Postgrest;
+use serde_json::{json, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn setting(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests through `cargo xtask test`, which starts the stack they test")
+    })
+}
+
+pub fn api_url() -> String {
+    setting("COSOUND_TEST_API_URL")
+}
+
+pub fn gateway_url() -> String {
+    setting("COSOUND_TEST_GATEWAY_URL")
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// A token signed with `secret` carrying `claims`.
+pub fn sign(claims: &Value, secret: &str) -> String {
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing")
+}
+
+/// A token as the stack's sign-in would issue it for a listener, valid for an hour.
+pub fn listener_claims(sub: &str) -> Value {
+    json!({
+        "sub": sub,
+        "role": "authenticated",
+        "aud": "authenticated",
+        "email": format!("{sub}@example.test"),
+        "exp": now() + 3600,
+    })
+}
+
+/// Signs `claims` with the stack's real secret.
+pub fn token(claims: &Value) -> String {
+    sign(claims, &setting("COSOUND_TEST_JWT_SECRET"))
+}
+
+/// A PostgREST client, with the token as bearer when one is given.
+pub fn api(token: Option<&str>) -> Postgrest {
+    let client = Postgrest::new(api_url());
+    match token {
+        Some(token) => client.insert_header("Authorization", format!("Bearer {token}")),
+        None => client,
+    }
+}
+
+/// Parses pgvector's text form (`[1,0.5,…]`), as PostgREST returns a `vector`.
+pub fn parse_vector(value: &Value) -> Vec<f32> {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("a vector is returned as text, got {value}"));
+    text.trim_matches(['[', ']'])
+        .split(',')
+        .map(|x| x.parse().unwrap_or_else(|_| panic!("not a vector: {text}")))
+        .collect()
+}
+
+/// The URL of the gateway's database role in the stack under test.
+pub fn database_url() -> String {
+    setting("COSOUND_TEST_DATABASE_URL")
+}

@@ -1,0 +1,216 @@
+//! Ports and secrets of a stack.
+//!
+//! Each stack keeps them in one `config.env` file (`KEY=value` lines), written on first use
+//! with fresh random secrets so no two installs share a JWT secret, S3 key or database
+//! password, and none is ever committed. For the dev stack, environment variables of the same
+//! name win over the file. `.env.example` documents every key (a test keeps the two in step).
+
+use anyhow::{bail, Context, Result};
+use rand::RngCore;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+enum Default {
+    Port(u16),
+    Text(&'static str),
+    /// 32 random bytes, hex: 256 bits, and ≥ 32 characters as PostgREST asks of a JWT secret.
+    Secret,
+}
+
+struct Var {
+    key: &'static str,
+    default: Default,
+}
+
+const VARS: &[Var] = &[
+    Var {
+        key: "COSOUND_PG_PORT",
+        default: Default::Port(54329),
+    },
+    Var {
+        key: "COSOUND_API_PORT",
+        default: Default::Port(3000),
+    },
+    Var {
+        key: "COSOUND_GATEWAY_PORT",
+        default: Default::Port(8787),
+    },
+    Var {
+        key: "COSOUND_S3_PORT",
+        default: Default::Port(8333),
+    },
+    Var {
+        key: "COSOUND_S3_BUCKET",
+        default: Default::Text("cosound"),
+    },
+    Var {
+        key: "COSOUND_JWT_SECRET",
+        default: Default::Secret,
+    },
+    Var {
+        key: "COSOUND_S3_ACCESS_KEY",
+        default: Default::Secret,
+    },
+    Var {
+        key: "COSOUND_S3_SECRET_KEY",
+        default: Default::Secret,
+    },
+    Var {
+        key: "COSOUND_AUTHENTICATOR_PASSWORD",
+        default: Default::Secret,
+    },
+    Var {
+        key: "COSOUND_GATEWAY_DB_PASSWORD",
+        default: Default::Secret,
+    },
+];
+
+/// The test stack's ports: all distinct from the dev stack's defaults, so both can run at once.
+pub const TEST_PORTS: &[(&str, u16)] = &[
+    ("COSOUND_PG_PORT", 54339),
+    ("COSOUND_API_PORT", 3100),
+    ("COSOUND_GATEWAY_PORT", 8797),
+    ("COSOUND_S3_PORT", 8433),
+];
+
+pub struct Config {
+    values: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Reads `file`, first writing it with defaults, `overrides` and fresh secrets if it is
+    /// missing; then, when `from_env` is set, environment variables of the same names win.
+    pub fn load_or_create(file: &Path, overrides: &[(&str, u16)], from_env: bool) -> Result<Self> {
+        if !file.exists() {
+            write_new(file, overrides)?;
+        }
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let mut values = parse(&text).with_context(|| format!("in {}", file.display()))?;
+        for var in VARS {
+            if from_env {
+                if let Ok(value) = std::env::var(var.key) {
+                    values.insert(var.key.to_string(), value);
+                }
+            }
+            if !values.contains_key(var.key) {
+                bail!(
+                    "{} has no {}: add it, or delete the file to have it written anew",
+                    file.display(),
+                    var.key
+                );
+            }
+        }
+        let config = Config { values };
+        for var in VARS {
+            if let Default::Port(_) = var.default {
+                config.port(var.key)?;
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key).map(String::as_str).unwrap_or_default()
+    }
+
+    pub fn port(&self, key: &str) -> Result<u16> {
+        self.get(key)
+            .parse()
+            .with_context(|| format!("{key} must be a port number, not {:?}", self.get(key)))
+    }
+}
+
+fn write_new(file: &Path, overrides: &[(&str, u16)]) -> Result<()> {
+    let mut text = String::from(
+        "# Cosound stack settings, written once with fresh secrets; see .env.example.\n",
+    );
+    for var in VARS {
+        let value = match (&var.default, overrides.iter().find(|(k, _)| *k == var.key)) {
+            (_, Some((_, port))) => port.to_string(),
+            (Default::Port(port), None) => port.to_string(),
+            (Default::Text(text), None) => text.to_string(),
+            (Default::Secret, None) => secret(),
+        };
+        writeln!(text, "{}={}", var.key, value)?;
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?;
+    restrict_to_owner(file)
+}
+
+fn restrict_to_owner(file: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+fn secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse(text: &str) -> Result<BTreeMap<String, String>> {
+    let mut values = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            bail!("line {} is not KEY=value: {line:?}", number + 1);
+        };
+        values.insert(key.trim().to_string(), value.trim().to_string());
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_example_documents_exactly_the_config_keys() {
+        let example = std::fs::read_to_string(crate::paths::repo().join(".env.example")).unwrap();
+        let documented: Vec<&str> = example
+            .lines()
+            .filter_map(|line| {
+                line.split_once('=')
+                    .map(|(key, _)| key.trim_start_matches("# "))
+            })
+            .filter(|key| VARS.iter().any(|var| var.key == *key))
+            .collect();
+        let keys: Vec<&str> = VARS.iter().map(|var| var.key).collect();
+        assert_eq!(documented, keys);
+    }
+
+    #[test]
+    fn a_new_config_has_distinct_secrets_and_the_overridden_ports() {
+        let dir = std::env::temp_dir().join(format!("cosound-config-{}", std::process::id()));
+        let file = dir.join("config.env");
+        let config = Config::load_or_create(&file, TEST_PORTS, false).unwrap();
+        assert_eq!(config.port("COSOUND_PG_PORT").unwrap(), 54339);
+        assert_eq!(config.get("COSOUND_S3_BUCKET"), "cosound");
+        assert_eq!(config.get("COSOUND_JWT_SECRET").len(), 64);
+        assert_ne!(
+            config.get("COSOUND_JWT_SECRET"),
+            config.get("COSOUND_S3_SECRET_KEY")
+        );
+        let again = Config::load_or_create(&file, &[], false).unwrap();
+        assert_eq!(
+            again.get("COSOUND_JWT_SECRET"),
+            config.get("COSOUND_JWT_SECRET")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_line_is_refused_with_its_number() {
+        let error = parse("A=1\nnot a setting\n").unwrap_err();
+        assert!(error.to_string().contains("line 2"), "{error}");
+    }
+}

@@ -1,0 +1,53 @@
+//! Cosound's dev automation: `cargo xtask up | down | status | test`.
+//!
+//! Module map:
+//! - `paths`: where the repository and the one git-ignored state directory are.
+//! - `config`: ports and per-install secrets (`.cosound/config.env`, overridden by the environment).
+//! - `cmd`: running programs, printing what runs and naming the fix when one fails.
+//! - `toolchain`: installs what is missing (apt packages, PostgreSQL + pgvector, PostgREST,
+//!   SeaweedFS, cargo-pgrx) under the state directory, and the environment pgrx builds need.
+//! - `postgres`: the database cluster, migrations and seed.
+//! - `services`: starting, checking and stopping each long-running service.
+//! - `stack`: a whole stack (dev or test) built from those parts.
+//! - `suite`: the full test suite.
+
+mod cmd;
+mod config;
+mod paths;
+mod postgres;
+mod services;
+mod stack;
+mod suite;
+mod toolchain;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Set up, run and test Cosound locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing, then start PostgreSQL, PostgREST, S3 and the gateway with demo data.
+    Up,
+    /// Stop the local stack (its data stays under .cosound/dev).
+    Down,
+    /// Show which services of the local stack run, and where.
+    Status,
+    /// Install what is missing, then run every test against a throw-away stack of its own.
+    Test,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up => stack::up(),
+        Command::Down => stack::down(),
+        Command::Status => stack::status(),
+        Command::Test => suite::run(),
+    }
+}

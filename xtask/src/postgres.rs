@@ -1,0 +1,292 @@
+//! The database cluster of a stack: created once, started with `pg_ctl`, migrated in order.
+//!
+//! Migrations are the plain SQL files a DBA would apply with psql: first the local Supabase
+//! shim (`supabase/local/`, never applied on a real Supabase project), then `sql/`, each once,
+//! in name order, in its own transaction. A migration that changed after it was applied is
+//! refused: applied migrations are history and never edited.
+
+use crate::cmd::{self, DB_OS_USER};
+use crate::config::Config;
+use crate::paths;
+use crate::services;
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub const DATABASE: &str = "cosound";
+pub const SUPERUSER: &str = "postgres";
+
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    pub fn new(stack_dir: &Path, port: u16) -> Self {
+        Cluster {
+            dir: stack_dir.to_path_buf(),
+            port,
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("pgdata")
+    }
+
+    /// The Unix socket directory: only the cluster's owner (and root) may connect through it.
+    fn socket_dir(&self) -> PathBuf {
+        self.dir.join("pgsocket")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.join("logs/postgres.log")
+    }
+
+    pub fn is_running(&self) -> bool {
+        cmd::succeeds(
+            cmd::as_db_user(&paths::pg_bin("pg_ctl"))
+                .arg("status")
+                .arg("-D")
+                .arg(self.data()),
+        )
+    }
+
+    pub fn init(&self) -> Result<()> {
+        if self.data().join("PG_VERSION").exists() {
+            return Ok(());
+        }
+        for dir in [self.data(), self.socket_dir(), self.dir.join("logs")] {
+            std::fs::create_dir_all(&dir)?;
+        }
+        restrict_to_owner(&self.socket_dir())?;
+        cmd::chown_to_db_user(&self.data())?;
+        cmd::chown_to_db_user(&self.socket_dir())?;
+        cmd::chown_to_db_user(&self.dir.join("logs"))?;
+        cmd::run(
+            cmd::as_db_user(&paths::pg_bin("initdb"))
+                .arg("-D")
+                .arg(self.data())
+                .args(["--username", SUPERUSER, "--encoding", "UTF8", "--no-locale"])
+                // Local socket: its directory is private to the owner. TCP: passwords only.
+                .args([
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--no-instructions",
+                ]),
+        )
+    }
+
+    pub fn start(&self) -> Result<()> {
+        if self.is_running() {
+            println!("postgres already runs on 127.0.0.1:{}", self.port);
+            return Ok(());
+        }
+        services::ensure_free(self.port, "PostgreSQL", "COSOUND_PG_PORT")?;
+        let settings = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
+            self.port,
+            self.socket_dir().display()
+        );
+        println!(
+            "starting postgres on 127.0.0.1:{} (log: {})",
+            self.port,
+            self.log().display()
+        );
+        cmd::run(
+            cmd::as_db_user(&paths::pg_bin("pg_ctl"))
+                .arg("start")
+                .arg("-D")
+                .arg(self.data())
+                .arg("-l")
+                .arg(self.log())
+                .args(["-w", "-t", "60", "-o", &settings]),
+        )
+        .with_context(|| {
+            format!(
+                "PostgreSQL did not start. Last lines of {}:\n{}",
+                self.log().display(),
+                services::tail(&self.log(), 15)
+            )
+        })
+    }
+
+    pub fn stop(&self) -> Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        println!("stopping postgres");
+        cmd::run(
+            cmd::as_db_user(&paths::pg_bin("pg_ctl"))
+                .arg("stop")
+                .arg("-D")
+                .arg(self.data())
+                .args(["-m", "fast", "-w", "-t", "60"]),
+        )
+    }
+
+    /// psql as the superuser over the private socket, stopping at the first error.
+    pub fn psql(&self, database: &str) -> Command {
+        let mut psql = Command::new(paths::pg_bin("psql"));
+        psql.arg("-h")
+            .arg(self.socket_dir())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+            ])
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
+        psql
+    }
+
+    /// Runs `sql` through psql's standard input, where `:'name'` interpolates `vars` safely.
+    pub fn script(&self, database: &str, sql: &str, vars: &[(&str, &str)]) -> Result<String> {
+        let mut psql = self.psql(database);
+        for (name, value) in vars {
+            psql.arg("-v").arg(format!("{name}={value}"));
+        }
+        let mut child = psql
+            .args(["-A", "-t", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start psql")?;
+        child
+            .stdin
+            .take()
+            .context("psql stdin")?
+            .write_all(sql.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    pub fn create_database(&self) -> Result<()> {
+        let exists = self.script(
+            "postgres",
+            "select 1 from pg_database where datname = :'db'",
+            &[("db", DATABASE)],
+        )?;
+        if exists.is_empty() {
+            cmd::run(
+                self.psql("postgres")
+                    .arg("-c")
+                    .arg(format!("create database {DATABASE}")),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Applies the shim and `sql/` migrations not yet applied, then the login passwords of
+    /// this install, then the seed (`supabase/seed.sql`, written to be re-run), if any.
+    pub fn migrate(&self, config: &Config) -> Result<()> {
+        self.script(
+            DATABASE,
+            "create schema if not exists cosound_migrations;
+             create table if not exists cosound_migrations.applied (
+               name text primary key, sha256 text not null, applied_at timestamptz not null default now());
+             revoke all on schema cosound_migrations from public;",
+            &[],
+        )?;
+        let repo = paths::repo();
+        for file in migration_files(&repo.join("supabase/local"))?
+            .into_iter()
+            .chain(migration_files(&repo.join("sql"))?)
+        {
+            self.apply_once(&file)?;
+        }
+        self.script(
+            DATABASE,
+            "alter role authenticator with login password :'authenticator';
+             alter role cosound_gateway with login password :'gateway';",
+            &[
+                (
+                    "authenticator",
+                    config.get("COSOUND_AUTHENTICATOR_PASSWORD"),
+                ),
+                ("gateway", config.get("COSOUND_GATEWAY_DB_PASSWORD")),
+            ],
+        )?;
+        let seed = repo.join("supabase/seed.sql");
+        if !seed.exists() {
+            return Ok(());
+        }
+        cmd::run(self.psql(DATABASE).arg("-1").arg("-f").arg(&seed))
+            .with_context(|| format!("the seed {} failed", seed.display()))
+    }
+
+    fn apply_once(&self, file: &Path) -> Result<()> {
+        let name = file
+            .strip_prefix(paths::repo())
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let sha = hex_sha256(&std::fs::read(file)?);
+        let applied = self.script(
+            DATABASE,
+            "select sha256 from cosound_migrations.applied where name = :'name'",
+            &[("name", &name)],
+        )?;
+        if applied == sha {
+            return Ok(());
+        }
+        if !applied.is_empty() {
+            bail!(
+                "migration {name} changed after it was applied. Applied migrations are history: \
+                 undo the edit and add a new migration instead (or, for a throw-away dev \
+                 database, `cargo xtask down` and delete .cosound/dev)"
+            );
+        }
+        println!("applying {name}");
+        let record = format!(
+            "insert into cosound_migrations.applied (name, sha256) values ('{name}', '{sha}')"
+        );
+        cmd::run(
+            self.psql(DATABASE)
+                .arg("-1")
+                .arg("-f")
+                .arg(file)
+                .arg("-c")
+                .arg(record),
+        )
+        .with_context(|| format!("migration {name} failed and was rolled back"))
+    }
+
+    pub fn url_for(&self, role: &str, password: &str) -> String {
+        format!(
+            "postgres://{role}:{password}@127.0.0.1:{}/{DATABASE}",
+            self.port
+        )
+    }
+}
+
+fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn restrict_to_owner(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}

@@ -1,0 +1,367 @@
+//! A whole Cosound stack — PostgreSQL, PostgREST, SeaweedFS (S3) and the gateway — in one
+//! directory with its own ports and secrets. `up` runs the dev stack in `.cosound/dev`; the
+//! test suite runs a throw-away one in `.cosound/test`.
+
+use crate::cmd;
+use crate::config::{self, Config};
+use crate::paths;
+use crate::postgres::{Cluster, DATABASE};
+use crate::services::{self, Service};
+use crate::toolchain;
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The cargo profile the extension is built with: the dev stack runs optimised code, the test
+/// suite reuses the debug build its `#[pg_test]`s already made.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Profile {
+    Release,
+    Debug,
+}
+
+pub struct Stack {
+    dir: PathBuf,
+    config: Config,
+}
+
+impl Stack {
+    pub fn dev() -> Result<Self> {
+        let config = Config::load_or_create(&paths::state().join("config.env"), &[], true)?;
+        Ok(Stack {
+            dir: paths::state().join("dev"),
+            config,
+        })
+    }
+
+    /// A fresh test stack: whatever a crashed earlier run left is stopped and deleted.
+    pub fn fresh_test() -> Result<Self> {
+        let dir = paths::state().join("test");
+        if dir.exists() {
+            if let Ok(old) =
+                Config::load_or_create(&dir.join("config.env"), config::TEST_PORTS, false)
+            {
+                Stack {
+                    dir: dir.clone(),
+                    config: old,
+                }
+                .stop()?;
+            }
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot delete {}", dir.display()))?;
+        }
+        let config = Config::load_or_create(&dir.join("config.env"), config::TEST_PORTS, false)?;
+        Ok(Stack { dir, config })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn port(&self, key: &str) -> u16 {
+        self.config
+            .port(key)
+            .expect("ports are checked when the config loads")
+    }
+
+    fn cluster(&self) -> Cluster {
+        Cluster::new(&self.dir, self.port("COSOUND_PG_PORT"))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.cluster().url_for(
+            "cosound_gateway",
+            self.config.get("COSOUND_GATEWAY_DB_PASSWORD"),
+        )
+    }
+
+    pub fn s3_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port("COSOUND_S3_PORT"))
+    }
+
+    /// Starts every service, creating and migrating the database when needed.
+    /// The extension must already be installed and the gateway built.
+    pub fn start(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let cluster = self.cluster();
+        cluster.init()?;
+        cluster.start()?;
+        cluster.create_database()?;
+        cluster.migrate(&self.config)?;
+        self.write_postgrest_config()?;
+        for service in self.services() {
+            service.start()?;
+        }
+        Ok(())
+    }
+
+    pub fn stop(&self) -> Result<()> {
+        for service in self.services().into_iter().rev() {
+            service.stop()?;
+        }
+        self.cluster().stop()
+    }
+
+    fn services(&self) -> Vec<Service> {
+        vec![self.postgrest(), self.s3(), self.gateway()]
+    }
+
+    fn postgrest_config(&self) -> PathBuf {
+        self.dir.join("postgrest.conf")
+    }
+
+    fn write_postgrest_config(&self) -> Result<()> {
+        let cluster = self.cluster();
+        let text = format!(
+            "db-uri = \"{uri}\"\n\
+             db-schemas = \"api\"\n\
+             db-anon-role = \"anon\"\n\
+             db-extra-search-path = \"public, extensions\"\n\
+             jwt-secret = \"{secret}\"\n\
+             jwt-aud = \"authenticated\"\n\
+             server-host = \"127.0.0.1\"\n\
+             server-port = {port}\n",
+            uri = cluster.url_for(
+                "authenticator",
+                self.config.get("COSOUND_AUTHENTICATOR_PASSWORD")
+            ),
+            secret = self.config.get("COSOUND_JWT_SECRET"),
+            port = self.port("COSOUND_API_PORT"),
+        );
+        let file = self.postgrest_config();
+        std::fs::write(&file, text)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        Ok(())
+    }
+
+    fn postgrest(&self) -> Service {
+        let mut command = Command::new(paths::postgrest());
+        command.arg(self.postgrest_config());
+        let port = self.port("COSOUND_API_PORT");
+        Service {
+            name: "postgrest",
+            port,
+            ports: vec![port],
+            port_setting: "COSOUND_API_PORT",
+            // The root answers once the schema cache is loaded; before, requests get 503.
+            ready_path: Some("/"),
+            command,
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// SeaweedFS in single-process mode. Its inner servers take the four ports after the S3
+    /// port, and each of the five plus 10000 for gRPC.
+    fn s3(&self) -> Service {
+        let s3 = self.port("COSOUND_S3_PORT");
+        let data = self.dir.join("s3");
+        let mut command = Command::new(paths::weed());
+        command
+            .arg("mini")
+            .arg(format!("-dir={}", data.display()))
+            .arg(format!("-bucket={}", self.config.get("COSOUND_S3_BUCKET")))
+            .args([
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-admin.ui=false",
+                "-master.telemetry=false",
+            ])
+            .args(["-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg(format!("-s3.port={s3}"))
+            .arg(format!("-filer.port={}", s3 + 1))
+            .arg(format!("-master.port={}", s3 + 2))
+            .arg(format!("-volume.port={}", s3 + 3))
+            .arg(format!("-admin.port={}", s3 + 4))
+            .env(
+                "AWS_ACCESS_KEY_ID",
+                self.config.get("COSOUND_S3_ACCESS_KEY"),
+            )
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                self.config.get("COSOUND_S3_SECRET_KEY"),
+            );
+        let _ = std::fs::create_dir_all(data);
+        let ports = (0..5)
+            .flat_map(|offset| [s3 + offset, s3 + offset + 10000])
+            .collect();
+        Service {
+            name: "s3",
+            port: s3,
+            ports,
+            port_setting: "COSOUND_S3_PORT",
+            ready_path: None,
+            command,
+            dir: self.dir.clone(),
+        }
+    }
+
+    fn gateway(&self) -> Service {
+        let port = self.port("COSOUND_GATEWAY_PORT");
+        let mut command = Command::new(paths::repo().join("target/debug/cosound-gateway"));
+        command.envs(self.gateway_env());
+        Service {
+            name: "gateway",
+            port,
+            ports: vec![port],
+            port_setting: "COSOUND_GATEWAY_PORT",
+            ready_path: None,
+            command,
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// The gateway's settings (its `--help` lists them).
+    pub fn gateway_env(&self) -> Vec<(String, String)> {
+        let copied = [
+            "COSOUND_JWT_SECRET",
+            "COSOUND_S3_BUCKET",
+            "COSOUND_S3_ACCESS_KEY",
+            "COSOUND_S3_SECRET_KEY",
+        ];
+        let mut env: Vec<(String, String)> = copied
+            .iter()
+            .map(|key| (key.to_string(), self.config.get(key).to_string()))
+            .collect();
+        env.push((
+            "COSOUND_GATEWAY_ADDR".into(),
+            format!("127.0.0.1:{}", self.port("COSOUND_GATEWAY_PORT")),
+        ));
+        env.push(("COSOUND_DATABASE_URL".into(), self.database_url()));
+        env.push(("COSOUND_S3_ENDPOINT".into(), self.s3_endpoint()));
+        env
+    }
+
+    pub fn print_status(&self) {
+        let cluster = self.cluster();
+        if cluster.is_running() {
+            println!(
+                "{:<10} running  127.0.0.1:{}",
+                "postgres",
+                self.port("COSOUND_PG_PORT")
+            );
+        } else {
+            println!("{:<10} stopped", "postgres");
+        }
+        for service in self.services() {
+            println!("{}", service.status_line());
+        }
+    }
+}
+
+/// Builds and installs the `cosound` extension into the bundled PostgreSQL, unless the same
+/// sources were already installed with the same profile.
+pub fn install_extension(profile: Profile) -> Result<()> {
+    let stamp = paths::state().join(match profile {
+        Profile::Release => "extension-release.sha256",
+        Profile::Debug => "extension-debug.sha256",
+    });
+    let fingerprint = extension_fingerprint()?;
+    if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
+        return Ok(());
+    }
+    let mut install = Command::new("cargo");
+    toolchain::pgrx_env(&mut install)
+        .current_dir(paths::repo().join("pg_extension"))
+        .args(["pgrx", "install", "--pg-config"])
+        .arg(paths::pg_bin("pg_config"));
+    if profile == Profile::Release {
+        install.arg("--release");
+    }
+    cmd::run(&mut install).context("building or installing the cosound extension failed")?;
+    std::fs::write(stamp, fingerprint)?;
+    Ok(())
+}
+
+/// A hash of everything the extension is built from.
+fn extension_fingerprint() -> Result<String> {
+    let repo = paths::repo();
+    let mut files = vec![repo.join("Cargo.lock"), repo.join("Cargo.toml")];
+    collect_files(&repo.join("pg_extension"), &mut files)?;
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.to_string_lossy().as_bytes());
+        hash.update(std::fs::read(&file).unwrap_or_default());
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|name| name != "target") {
+                collect_files(&path, files)?;
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+pub fn build_gateway() -> Result<()> {
+    cmd::run(Command::new("cargo").current_dir(paths::repo()).args([
+        "build",
+        "--quiet",
+        "-p",
+        "cosound-gateway",
+    ]))
+}
+
+pub fn up() -> Result<()> {
+    toolchain::ensure()?;
+    install_extension(Profile::Release)?;
+    build_gateway()?;
+    let stack = Stack::dev()?;
+    stack.start()?;
+    let gateway = stack.port("COSOUND_GATEWAY_PORT");
+    let health = services::http_get(gateway, "/healthz")
+        .map(|(status, body)| format!("{status} {body}"))
+        .unwrap_or_else(|error| format!("no answer: {error}"));
+    println!(
+        "\nCosound runs (all on 127.0.0.1):\n\
+         \x20 API (PostgREST)  http://127.0.0.1:{api}/\n\
+         \x20 gateway          http://127.0.0.1:{gateway}/healthz  → {health}\n\
+         \x20 S3 (SeaweedFS)   {s3}/{bucket}\n\
+         \x20 PostgreSQL       127.0.0.1:{pg}, database {DATABASE}\n\
+         Secrets (JWT secret, S3 keys, database passwords): {config}\n\
+         Logs: {logs}\n\
+         See what runs: cargo xtask status · stop it: cargo xtask down",
+        api = stack.port("COSOUND_API_PORT"),
+        s3 = stack.s3_endpoint(),
+        bucket = stack.config().get("COSOUND_S3_BUCKET"),
+        pg = stack.port("COSOUND_PG_PORT"),
+        config = paths::state().join("config.env").display(),
+        logs = stack.dir().join("logs").display(),
+    );
+    Ok(())
+}
+
+pub fn down() -> Result<()> {
+    if !paths::state().join("config.env").exists() {
+        println!("nothing to stop: the local stack was never started");
+        return Ok(());
+    }
+    Stack::dev()?.stop()?;
+    println!(
+        "stopped; the data stays in {}",
+        paths::state().join("dev").display()
+    );
+    Ok(())
+}
+
+pub fn status() -> Result<()> {
+    if !paths::state().join("config.env").exists() {
+        println!("the local stack was never started: cargo xtask up");
+        return Ok(());
+    }
+    Stack::dev()?.print_status();
+    Ok(())
+}
