@@ -30,9 +30,9 @@ pub fn folds(labels: &[Option<usize>], groups: &[String], k: usize, seed: u64) -
 
 /// FNV-1a of the name, finished with splitmix64's mixer under the seed.
 fn mix(seed: u64, name: &str) -> u64 {
-    let mut h = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     h ^= seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -99,10 +99,18 @@ pub fn out_of_fold(
             continue;
         }
         let pick = |idx: &[usize]| -> (Vec<Option<usize>>, Vec<String>) {
-            (idx.iter().map(|&i| labels[i]).collect(), idx.iter().map(|&i| groups[i].clone()).collect())
+            (
+                idx.iter().map(|&i| labels[i]).collect(),
+                idx.iter().map(|&i| groups[i].clone()).collect(),
+            )
         };
         let (train_labels, train_groups) = pick(&train);
-        let model = fit(config, &x.select(Axis(0), &train), &train_labels, &train_groups);
+        let model = fit(
+            config,
+            &x.select(Axis(0), &train),
+            &train_labels,
+            &train_groups,
+        );
         let scores = model.scores(&x.select(Axis(0), &test));
         for (row, &i) in scores.axis_iter(Axis(0)).zip(&test) {
             out.row_mut(i).assign(&row.mapv(|s| s.clamp(0.0, 1.0)));
@@ -129,7 +137,9 @@ mod tests {
 
     #[test]
     fn folds_never_split_a_group_and_spread_each_class() {
-        let labels: Vec<Option<usize>> = (0..40).map(|i| if i % 4 == 0 { None } else { Some(i % 3) }).collect();
+        let labels: Vec<Option<usize>> = (0..40)
+            .map(|i| if i % 4 == 0 { None } else { Some(i % 3) })
+            .collect();
         let groups: Vec<String> = (0..40).map(|i| format!("src{}", i / 2)).collect();
         let fold = folds(&labels, &groups, 5, 3);
         for i in (0..40).step_by(2) {

@@ -68,15 +68,13 @@ impl Dataset {
                     .copied()
                     .ok_or_else(|| invalid(format!("row {} has too few columns", n + 2)))
             };
-            let label = match field(label_col)? {
-                "other" => None,
-                name => Some(
-                    CLASSES
-                        .iter()
-                        .position(|c| *c == name)
-                        .ok_or_else(|| invalid(format!("unknown label `{name}` in row {}", n + 2)))?,
-                ),
-            };
+            let label =
+                match field(label_col)? {
+                    "other" => None,
+                    name => Some(CLASSES.iter().position(|c| *c == name).ok_or_else(|| {
+                        invalid(format!("unknown label `{name}` in row {}", n + 2))
+                    })?),
+                };
             examples.push(Example {
                 file: audio_dir.join(field(file_col)?),
                 label,
@@ -97,7 +95,8 @@ impl Dataset {
     pub fn sha256(&self) -> Result<String> {
         let mut hasher = Sha256::new();
         let mut add = |path: &Path| -> Result<()> {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
             hasher.update((bytes.len() as u64).to_le_bytes());
             hasher.update(&bytes);
             Ok(())
@@ -106,7 +105,11 @@ impl Dataset {
         for example in &self.examples {
             add(&example.file)?;
         }
-        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
     }
 
     /// Every clip's feature vector (rows in the order of `examples`).

@@ -14,4 +14,3 @@ pub mod train;
 
 pub use error::{Error, Result};
 pub use model::{Embedding, Model, CLASSES};
-pub mod logistic;

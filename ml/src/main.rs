@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use cosound_ml::cv::{cross_validate, Report};
 use cosound_ml::dataset::Dataset;
 use cosound_ml::features::FeatureSet;
-use cosound_ml::train::{fit, Config};
+use cosound_ml::train::{self, Config};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 
@@ -41,7 +41,11 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { data, output } => train(&data, &output),
-        Command::Evaluate { data, folds, repeats } => evaluate(&data, folds, repeats),
+        Command::Evaluate {
+            data,
+            folds,
+            repeats,
+        } => evaluate(&data, folds, repeats),
     }
 }
 
@@ -64,10 +68,9 @@ fn features(dataset: &Dataset, set: FeatureSet) -> Result<Array2<f64>> {
 
 fn train(data: &Path, output: &Path) -> Result<()> {
     let dataset = Dataset::open(data)?;
-    let config = Config::improved();
-    let x = features(&dataset, config.feature_set)?;
-    let mut model = fit(&config, &x, &dataset.labels(), &dataset.groups());
-    model.training_data_sha256 = dataset.sha256()?;
+    let bar = progress(dataset.examples.len(), "features");
+    let model = train::train(&dataset, &Config::improved(), &|| bar.inc(1))?;
+    bar.finish_and_clear();
     model
         .save(output)
         .with_context(|| format!("writing {}", output.display()))?;
@@ -81,27 +84,29 @@ fn train(data: &Path, output: &Path) -> Result<()> {
 }
 
 fn evaluate(data: &Path, folds: usize, repeats: u64) -> Result<()> {
-    anyhow::ensure!(folds >= 2 && repeats >= 1, "need at least 2 folds and 1 repeat");
+    anyhow::ensure!(
+        folds >= 2 && repeats >= 1,
+        "need at least 2 folds and 1 repeat"
+    );
     let dataset = Dataset::open(data)?;
     let (labels, groups) = (dataset.labels(), dataset.groups());
     println!(
         "{folds}-fold cross-validation grouped by source recording, {repeats} fold assignment(s)"
     );
-    println!("{:<10} {:>8} {:>22}", "pipeline", "top-1", "others' mean max weight");
-    for (name, config) in [("reference", Config::reference()), ("current", Config::improved())] {
-        let mut x = features(&dataset, config.feature_set)?;
-        if name == "current" {
-            if let Ok(spec) = std::env::var("COLS") {
-                let (a, b): (usize, usize) = { let v: Vec<usize> = spec.split('-').map(|s| s.parse().unwrap()).collect(); (v[0], v[1]) };
-                let keep: Vec<usize> = (0..x.ncols()).filter(|&i| i >= a && i < b).collect();
-                x = x.select(ndarray::Axis(1), &keep);
-                eprintln!("cols {}", x.ncols());
-            }
-        }
+    println!(
+        "{:<10} {:>8} {:>22}",
+        "pipeline", "top-1", "others' mean max weight"
+    );
+    for (name, config) in [
+        ("reference", Config::reference()),
+        ("current", Config::improved()),
+    ] {
+        let x = features(&dataset, config.feature_set)?;
         let reports: Vec<Report> = (0..repeats)
             .map(|seed| cross_validate(&config, &x, &labels, &groups, folds, seed))
             .collect();
-        let mean = |f: fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / reports.len() as f64;
+        let mean =
+            |f: fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / reports.len() as f64;
         println!(
             "{name:<10} {:>8.3} {:>22.3}",
             mean(|r| r.top1),

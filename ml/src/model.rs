@@ -14,7 +14,13 @@ use crate::error::{Error, Result};
 use crate::features::{Extractor, FeatureSet};
 
 /// The embedding axes, in the order of DOMAIN.md.
-pub const CLASSES: [&str; 5] = ["rain", "sea_waves", "thunderstorm", "wind", "crackling_fire"];
+pub const CLASSES: [&str; 5] = [
+    "rain",
+    "sea_waves",
+    "thunderstorm",
+    "wind",
+    "crackling_fire",
+];
 /// Version of the model file layout.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -47,7 +53,8 @@ impl Model {
     pub fn default_model() -> &'static Model {
         static MODEL: OnceLock<Model> = OnceLock::new();
         MODEL.get_or_init(|| {
-            Model::from_json("models/default.json", DEFAULT_MODEL).expect("the committed model is valid")
+            Model::from_json("models/default.json", DEFAULT_MODEL)
+                .expect("the committed model is valid")
         })
     }
 
@@ -97,12 +104,9 @@ impl Model {
     pub fn scores(&self, features: &Array2<f64>) -> Array2<f64> {
         let mean = Array1::from(self.mean.clone());
         let scale = Array1::from(self.scale.clone());
-        let weights = Array2::from_shape_fn((features.ncols(), CLASSES.len()), |(i, c)| self.weights[i][c]);
-        if self.intercept.len() == 6 {
-            let w6 = Array2::from_shape_fn((features.ncols(), 6), |(i, c)| self.weights[i][c]);
-            let p = crate::logistic::softmax(&(((features - &mean) / &scale).dot(&w6) + &Array1::from(self.intercept.clone())));
-            return p.slice(ndarray::s![.., 0..5]).to_owned();
-        }
+        let weights = Array2::from_shape_fn((self.weights.len(), CLASSES.len()), |(i, c)| {
+            self.weights[i][c]
+        });
         ((features - &mean) / &scale).dot(&weights) + &Array1::from(self.intercept.clone())
     }
 
@@ -143,6 +147,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&name, e))?;
     file.write_all(bytes).map_err(|e| Error::io(&name, e))?;
+    // Temporary files are private; the result should be an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        file.as_file()
+            .set_permissions(mode)
+            .map_err(|e| Error::io(&name, e))?;
+    }
     file.persist(path).map_err(|e| Error::io(&name, e.error))?;
     Ok(())
 }

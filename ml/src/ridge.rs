@@ -15,7 +15,9 @@ impl Standardizer {
     pub fn fit(x: &Array2<f64>) -> Self {
         let mean = x.mean_axis(Axis(0)).expect("at least one row");
         // A constant feature gets scale 1 so it maps to 0 instead of NaN.
-        let scale = x.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { s } else { 1.0 });
+        let scale = x
+            .std_axis(Axis(0), 0.0)
+            .mapv(|s| if s > 1e-12 { s } else { 1.0 });
         Standardizer { mean, scale }
     }
 
@@ -27,7 +29,12 @@ impl Standardizer {
 /// Ridge weights for standardised `x`: with `intercept`, targets are
 /// centred first and their mean returned as the (unpenalised) intercept;
 /// without, W = (XᵀX + λI)⁻¹XᵀY exactly as the reference pipeline.
-pub fn fit(x: &Array2<f64>, y: &Array2<f64>, lambda: f64, intercept: bool) -> (Array2<f64>, Array1<f64>) {
+pub fn fit(
+    x: &Array2<f64>,
+    y: &Array2<f64>,
+    lambda: f64,
+    intercept: bool,
+) -> (Array2<f64>, Array1<f64>) {
     let bias = if intercept {
         y.mean_axis(Axis(0)).expect("at least one row")
     } else {
@@ -87,7 +94,10 @@ mod tests {
         let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 2.0]];
         let y = x.dot(&array![[2.0], [-3.0]]) + 0.5;
         let (w, b) = fit(&(&x - &x.mean_axis(Axis(0)).unwrap()), &y, 1e-9, true);
-        assert!((w[[0, 0]] - 2.0).abs() < 1e-6 && (w[[1, 0]] + 3.0).abs() < 1e-6, "{w}");
+        assert!(
+            (w[[0, 0]] - 2.0).abs() < 1e-6 && (w[[1, 0]] + 3.0).abs() < 1e-6,
+            "{w}"
+        );
         assert!((b[0] - y.mean().unwrap()).abs() < 1e-12);
     }
 }

@@ -5,13 +5,14 @@
 use ndarray::Array2;
 
 use crate::cv::out_of_fold;
+use crate::dataset::Dataset;
+use crate::error::Result;
 use crate::features::FeatureSet;
 use crate::model::{Model, CLASSES, FORMAT_VERSION};
 use crate::ridge::{self, Standardizer};
 
 /// The λ values the inner cross-validation chooses from (half decades).
 pub const LAMBDA_GRID: [f64; 11] = [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 3e3, 1e4, 3e4, 1e5];
-pub const LR_GRID: [f64; 5] = [0.003, 0.01, 0.03, 0.1, 0.3];
 /// Folds of the inner cross-validation that chooses λ.
 const INNER_FOLDS: usize = 4;
 
@@ -71,11 +72,12 @@ pub fn fit(config: &Config, x: &Array2<f64>, labels: &[Option<usize>], groups: &
         Lambda::CrossValidated => choose_lambda(config, x, labels, groups),
     };
     let standardizer = Standardizer::fit(x);
-    let (weights, intercept) = if std::env::var("LR").is_ok() && config.intercept {
-        crate::logistic::fit(&standardizer.apply(x), labels, lambda)
-    } else {
-        ridge::fit(&standardizer.apply(x), &targets(labels), lambda, config.intercept)
-    };
+    let (weights, intercept) = ridge::fit(
+        &standardizer.apply(x),
+        &targets(labels),
+        lambda,
+        config.intercept,
+    );
     Model {
         format_version: FORMAT_VERSION,
         feature_set: config.feature_set,
@@ -90,7 +92,21 @@ pub fn fit(config: &Config, x: &Array2<f64>, labels: &[Option<usize>], groups: &
     }
 }
 
-fn choose_lambda(config: &Config, x: &Array2<f64>, labels: &[Option<usize>], groups: &[String]) -> f64 {
+/// Extracts the features of a labelled folder and fits `config` to all of
+/// it, recording the data's hash. `done` is called after each clip.
+pub fn train(dataset: &Dataset, config: &Config, done: &(dyn Fn() + Sync)) -> Result<Model> {
+    let x = dataset.features(config.feature_set, done)?;
+    let mut model = fit(config, &x, &dataset.labels(), &dataset.groups());
+    model.training_data_sha256 = dataset.sha256()?;
+    Ok(model)
+}
+
+fn choose_lambda(
+    config: &Config,
+    x: &Array2<f64>,
+    labels: &[Option<usize>],
+    groups: &[String],
+) -> f64 {
     let y = targets(labels);
     let error = |lambda: f64| {
         let fixed = Config {
@@ -100,8 +116,7 @@ fn choose_lambda(config: &Config, x: &Array2<f64>, labels: &[Option<usize>], gro
         let predicted = out_of_fold(&fixed, x, labels, groups, INNER_FOLDS, 0);
         (&predicted - &y).mapv(|d| d * d).sum()
     };
-    let grid: &[f64] = if std::env::var("LR").is_ok() { &LR_GRID } else { &LAMBDA_GRID };
-    let errors: Vec<f64> = grid.iter().map(|&l| error(l)).collect();
+    let errors: Vec<f64> = LAMBDA_GRID.iter().map(|&l| error(l)).collect();
     let best = (0..errors.len()).fold(0, |b, i| if errors[i] < errors[b] { i } else { b });
-    grid[best]
+    LAMBDA_GRID[best]
 }

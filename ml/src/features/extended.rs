@@ -71,13 +71,19 @@ fn quantile(values: &[f64], q: f64) -> f64 {
 }
 
 pub fn compute(a: &Analysis) -> Vec<f64> {
-    let frame_db: Vec<f64> = a.mel_power.rows().into_iter().map(|r| db(r.sum())).collect();
+    let frame_db: Vec<f64> = a
+        .mel_power
+        .rows()
+        .into_iter()
+        .map(|r| db(r.sum()))
+        .collect();
     let loudest = frame_db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let active: Vec<usize> = (0..frame_db.len())
         .filter(|&t| frame_db[t] > loudest - ACTIVE_RANGE_DB)
         .collect();
     let level = mean(&active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>());
-    let column = |m: &Array2<f64>, c: usize| -> Vec<f64> { active.iter().map(|&t| m[[t, c]]).collect() };
+    let column =
+        |m: &Array2<f64>, c: usize| -> Vec<f64> { active.iter().map(|&t| m[[t, c]]).collect() };
 
     let mut out = Vec::with_capacity(COUNT);
     let bands = grouped_db(&a.mel_power, BANDS);
@@ -86,25 +92,42 @@ pub fn compute(a: &Analysis) -> Vec<f64> {
 
     let coarse = grouped_db(&a.mel_power, COARSE);
     let envelopes: Vec<Vec<f64>> = (0..COARSE).map(|c| column(&coarse, c)).collect();
-    out.extend(envelopes.iter().map(|e| mean(&e.windows(2).map(|w| (w[1] - w[0]).abs()).collect::<Vec<_>>())));
+    out.extend(envelopes.iter().map(|e| {
+        mean(
+            &e.windows(2)
+                .map(|w| (w[1] - w[0]).abs())
+                .collect::<Vec<_>>(),
+        )
+    }));
     let second = (a.sample_rate / HOP as f64).round() as usize;
     out.extend(envelopes.iter().map(|e| {
         let smooth: Vec<f64> = e.windows(second.min(e.len())).map(mean).collect();
         std(&smooth)
     }));
-    out.extend(envelopes.iter().map(|e| quantile(e, 0.95) - quantile(e, 0.5)));
+    out.extend(
+        envelopes
+            .iter()
+            .map(|e| quantile(e, 0.95) - quantile(e, 0.5)),
+    );
 
     let onsets: Vec<f64> = active
         .windows(2)
         .map(|w| {
             let (prev, next) = (a.mel_db.row(w[0]), a.mel_db.row(w[1]));
-            next.iter().zip(prev.iter()).map(|(n, p)| (n - p).max(0.0)).sum::<f64>() / N_MELS as f64
+            next.iter()
+                .zip(prev.iter())
+                .map(|(n, p)| (n - p).max(0.0))
+                .sum::<f64>()
+                / N_MELS as f64
         })
         .collect();
     out.push(mean(&onsets));
     out.push(std(&onsets));
     out.push(tonality(a, &active));
-    out.push(periodicity(&active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>(), second));
+    out.push(periodicity(
+        &active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>(),
+        second,
+    ));
     let active_db: Vec<f64> = active.iter().map(|&t| frame_db[t]).collect();
     out.push(quantile(&active_db, 0.9) - quantile(&active_db, 0.1));
     debug_assert_eq!(out.len(), COUNT);
@@ -140,6 +163,13 @@ fn periodicity(envelope: &[f64], second: usize) -> f64 {
     }
     let (min_lag, max_lag) = (second / 8, (second * 3 / 2).min(centred.len() / 2));
     (min_lag..max_lag.max(min_lag))
-        .map(|lag| centred.iter().zip(&centred[lag..]).map(|(a, b)| a * b).sum::<f64>() / energy)
+        .map(|lag| {
+            centred
+                .iter()
+                .zip(&centred[lag..])
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / energy
+        })
         .fold(0.0, f64::max)
 }

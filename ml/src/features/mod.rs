@@ -2,8 +2,9 @@
 //! and the two feature sets computed from it.
 //!
 //! - [`reference`]: the 56 features of the earlier system, matching librosa;
-//! - [`extended`]: what the current model adds (band shape, dynamics,
-//!   modulation, impulsiveness, tonality).
+//! - [`extended`]: what the current model uses instead of the MFCC means
+//!   (which carry the recording gain in MFCC 0): gain-free band shape,
+//!   dynamics, modulation, impulsiveness, tonality.
 
 pub mod chroma;
 pub mod extended;
@@ -15,7 +16,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::resample::ANALYSIS_RATE;
-use mel::{power_to_db, MelBank};
+use mel::{power_to_db, MelBank, N_MFCC};
 use stft::Stft;
 
 /// Clips are zero-padded at the end to at least this long (reference pipeline).
@@ -27,24 +28,28 @@ pub enum FeatureSet {
     /// The earlier system's 56 features.
     #[serde(rename = "reference-56")]
     Reference,
-    /// The reference features plus [`extended`]'s.
+    /// The reference features without the 20 MFCC means, plus [`extended`]'s.
     #[serde(rename = "cosound-v1")]
     Extended,
 }
 
 impl FeatureSet {
     pub fn names(self) -> Vec<String> {
-        let mut names = reference::names();
-        if self == FeatureSet::Extended {
-            names.extend(extended::names());
+        let names = reference::names();
+        match self {
+            FeatureSet::Reference => names,
+            FeatureSet::Extended => names[N_MFCC..]
+                .iter()
+                .cloned()
+                .chain(extended::names())
+                .collect(),
         }
-        names
     }
 
     pub fn count(self) -> usize {
         match self {
             FeatureSet::Reference => reference::COUNT,
-            FeatureSet::Extended => reference::COUNT + extended::COUNT,
+            FeatureSet::Extended => reference::COUNT - N_MFCC + extended::COUNT,
         }
     }
 }
@@ -100,10 +105,14 @@ impl Extractor {
     /// The feature vector of mono samples at [`ANALYSIS_RATE`].
     pub fn features(&self, set: FeatureSet, signal: Vec<f32>) -> Vec<f64> {
         let analysis = self.analyse(signal);
-        let mut out = reference::compute(&analysis);
-        if set == FeatureSet::Extended {
-            out.extend(extended::compute(&analysis));
+        let reference = reference::compute(&analysis);
+        match set {
+            FeatureSet::Reference => reference,
+            FeatureSet::Extended => {
+                let mut out = reference[N_MFCC..].to_vec();
+                out.extend(extended::compute(&analysis));
+                out
+            }
         }
-        out
     }
 }
