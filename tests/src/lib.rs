@@ -79,3 +79,16 @@ pub fn parse_vector(value: &Value) -> Vec<f32> {
 pub fn database_url() -> String {
     setting("COSOUND_TEST_DATABASE_URL")
 }
+
+/// A superuser connection to the stack's database (over its private socket), for setting up
+/// fixtures and checking what a refused request left behind.
+pub async fn superuser() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(
+        &setting("COSOUND_TEST_SUPERUSER_CONNINFO"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("the test stack's database accepts the superuser");
+    tokio::spawn(connection);
+    client
+}

@@ -40,6 +40,8 @@ enum Command {
     Status,
     /// Install what is missing, then run every test against a throw-away stack of its own.
     Test,
+    /// Run the benchmarks (all, or the one named) against a throw-away stack; they print tables.
+    Bench { name: Option<String> },
 }
 
 fn main() -> Result<()> {
@@ -49,5 +51,6 @@ fn main() -> Result<()> {
         Command::Down => stack::down(),
         Command::Status => stack::status(),
         Command::Test => suite::run(),
+        Command::Bench { name } => suite::bench(name.as_deref()),
     }
 }

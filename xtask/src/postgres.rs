@@ -259,6 +259,15 @@ impl Cluster {
         .with_context(|| format!("migration {name} failed and was rolled back"))
     }
 
+    /// A libpq/tokio-postgres connection string for the superuser over the private socket.
+    pub fn superuser_conninfo(&self) -> String {
+        format!(
+            "host={} port={} user={SUPERUSER} dbname={DATABASE}",
+            self.socket_dir().display(),
+            self.port
+        )
+    }
+
     pub fn url_for(&self, role: &str, password: &str) -> String {
         format!(
             "postgres://{role}:{password}@127.0.0.1:{}/{DATABASE}",

@@ -80,6 +80,30 @@ impl Stack {
         )
     }
 
+    pub fn superuser_conninfo(&self) -> String {
+        self.cluster().superuser_conninfo()
+    }
+
+    /// What the end-to-end tests and benchmarks need to reach this stack.
+    pub fn client_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "COSOUND_TEST_API_URL",
+                format!("http://127.0.0.1:{}", self.port("COSOUND_API_PORT")),
+            ),
+            (
+                "COSOUND_TEST_GATEWAY_URL",
+                format!("http://127.0.0.1:{}", self.port("COSOUND_GATEWAY_PORT")),
+            ),
+            (
+                "COSOUND_TEST_JWT_SECRET",
+                self.config.get("COSOUND_JWT_SECRET").to_string(),
+            ),
+            ("COSOUND_TEST_DATABASE_URL", self.database_url()),
+            ("COSOUND_TEST_SUPERUSER_CONNINFO", self.superuser_conninfo()),
+        ]
+    }
+
     pub fn s3_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port("COSOUND_S3_PORT"))
     }

@@ -65,10 +65,39 @@ fn pg_tests() -> Result<()> {
 }
 
 fn end_to_end() -> Result<()> {
-    stack::install_extension(Profile::Debug)?;
+    with_test_stack(Profile::Debug, |stack| {
+        cmd::run(
+            Command::new("cargo")
+                .current_dir(paths::repo())
+                .args(["test", "-p", END_TO_END])
+                .envs(stack.client_env()),
+        )
+        .context("end-to-end tests failed")
+    })
+}
+
+/// Runs the benchmarks (`tests/benches`) against a throw-away stack with an optimised build.
+pub fn bench(name: Option<&str>) -> Result<()> {
+    toolchain::ensure()?;
+    with_test_stack(Profile::Release, |stack| {
+        let mut bench = Command::new("cargo");
+        bench
+            .current_dir(paths::repo())
+            .args(["bench", "-p", END_TO_END]);
+        if let Some(name) = name {
+            bench.args(["--bench", name]);
+        }
+        cmd::run(bench.envs(stack.client_env())).context("a benchmark failed")
+    })
+}
+
+/// Starts a fresh test stack, runs `work` against it, and tears it down whatever happens;
+/// its logs are kept when anything failed.
+fn with_test_stack(profile: Profile, work: impl FnOnce(&Stack) -> Result<()>) -> Result<()> {
+    stack::install_extension(profile)?;
     stack::build_gateway()?;
     let stack = Stack::fresh_test()?;
-    let outcome = stack.start().and_then(|()| run_end_to_end(&stack));
+    let outcome = stack.start().and_then(|()| work(&stack));
     let stopped = stack.stop();
     if outcome.is_ok() && stopped.is_ok() {
         std::fs::remove_dir_all(stack.dir())?;
@@ -79,22 +108,4 @@ fn end_to_end() -> Result<()> {
         );
     }
     outcome.and(stopped)
-}
-
-fn run_end_to_end(stack: &Stack) -> Result<()> {
-    let config = stack.config();
-    let mut test = Command::new("cargo");
-    test.current_dir(paths::repo())
-        .args(["test", "-p", END_TO_END])
-        .env(
-            "COSOUND_TEST_API_URL",
-            format!("http://127.0.0.1:{}", stack.port("COSOUND_API_PORT")),
-        )
-        .env(
-            "COSOUND_TEST_GATEWAY_URL",
-            format!("http://127.0.0.1:{}", stack.port("COSOUND_GATEWAY_PORT")),
-        )
-        .env("COSOUND_TEST_JWT_SECRET", config.get("COSOUND_JWT_SECRET"))
-        .env("COSOUND_TEST_DATABASE_URL", stack.database_url());
-    cmd::run(&mut test).context("end-to-end tests failed")
 }

@@ -35,30 +35,36 @@ mod tests {
 
     #[pg_test]
     fn a_full_like_from_rain_towards_waves() {
-        let text =
-            Spi::get_one::<String>("select apply_rating('[1,0,0,0,0]', '[0,1,0,0,0]', 5)::text")
-                .unwrap();
+        let got = Spi::get_one::<Vec<f32>>(
+            "select extensions.apply_rating('[1,0,0,0,0]', '[0,1,0,0,0]', 5)::real[]",
+        )
+        .unwrap()
+        .unwrap();
         let n = (0.88f32 * 0.88 + 0.12 * 0.12).sqrt();
-        let expected = format!("[{},{},0,0,0]", 0.88f32 / n, 0.12f32 / n);
-        assert_eq!(text.as_deref(), Some(expected.as_str()));
+        let expected = [0.88 / n, 0.12 / n, 0.0, 0.0, 0.0];
+        assert!(
+            got.iter().zip(expected).all(|(g, e)| (g - e).abs() < 1e-6),
+            "{got:?}"
+        );
     }
 
     #[pg_test]
     fn a_neutral_first_rating_leaves_no_vector() {
         let result =
-            Spi::get_one::<String>("select apply_rating(null, '[0,1,0,0,0]', 3)::text").unwrap();
+            Spi::get_one::<String>("select extensions.apply_rating(null, '[0,1,0,0,0]', 3)::text")
+                .unwrap();
         assert_eq!(result, None);
     }
 
     #[pg_test(error = "a rating is a whole number from 1 to 5, not 7")]
     fn a_rating_of_seven_is_refused() {
-        Spi::run("select apply_rating(null, '[0,1,0,0,0]', 7)").unwrap();
+        Spi::run("select extensions.apply_rating(null, '[0,1,0,0,0]', 7)").unwrap();
     }
 
     #[pg_test(
         error = "invalid embedding: expected a vector of 5 dimensions (rain, sea_waves, thunderstorm, wind, crackling_fire), got 3"
     )]
     fn a_three_dimensional_embedding_is_refused() {
-        Spi::run("select apply_rating(null, '[0,1,0]', 5)").unwrap();
+        Spi::run("select extensions.apply_rating(null, '[0,1,0]', 5)").unwrap();
     }
 }
