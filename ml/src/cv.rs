@@ -48,7 +48,7 @@ pub struct Report {
     /// Mean over `other` clips of their largest weight.
     pub other_mean_max: f64,
     pub others: usize,
-    /// confusion[true][predicted] over target-class clips.
+    /// `confusion[true][predicted]` over target-class clips.
     pub confusion: [[usize; 5]; 5],
 }
 

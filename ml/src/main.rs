@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use cosound_ml::batch::{self, FolderSource, Source};
 use cosound_ml::cv::{cross_validate, Report};
 use cosound_ml::dataset::Dataset;
 use cosound_ml::features::FeatureSet;
 use cosound_ml::train::{self, Config};
+use cosound_ml::{Error, Model, CLASSES};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 
@@ -36,6 +38,25 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         repeats: u64,
     },
+    /// Print the embedding (5 class weights) of each file.
+    Predict {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print one JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// A model file instead of the built-in default model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Embed every audio file of a folder into a CSV file.
+    BatchPredict {
+        folder: PathBuf,
+        #[arg(short, long, default_value = "embeddings.csv")]
+        output: PathBuf,
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -46,7 +67,73 @@ fn main() -> Result<()> {
             folds,
             repeats,
         } => evaluate(&data, folds, repeats),
+        Command::Predict { files, json, model } => predict(&load_model(model)?, &files, json),
+        Command::BatchPredict {
+            folder,
+            output,
+            model,
+        } => batch_predict(&load_model(model)?, folder, &output),
     }
+}
+
+fn load_model(path: Option<PathBuf>) -> Result<Model> {
+    Ok(match path {
+        Some(path) => Model::load(&path)?,
+        None => Model::default_model().clone(),
+    })
+}
+
+fn predict(model: &Model, files: &[PathBuf], json: bool) -> Result<()> {
+    let mut failed = 0;
+    if !json {
+        println!(
+            "{:<40} {}",
+            "file",
+            CLASSES.map(|c| format!("{c:>15}")).join("")
+        );
+    }
+    for file in files {
+        match model.embed_file(file) {
+            Ok(embedding) if json => println!(
+                "{}",
+                serde_json::json!({ "file": file, "embedding": embedding, "classes": CLASSES })
+            ),
+            Ok(embedding) => println!(
+                "{:<40} {}",
+                file.display(),
+                embedding.map(|w| format!("{w:>15.4}")).join("")
+            ),
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+            }
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} of {} file(s) failed", files.len());
+    Ok(())
+}
+
+fn batch_predict(model: &Model, folder: PathBuf, output: &Path) -> Result<()> {
+    let source = FolderSource { dir: folder };
+    let count = source.items()?.len();
+    let bar = progress(count, "embedding");
+    let outcomes = batch::run(model, &source, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    batch::write_csv(output, &outcomes)?;
+    let failures: Vec<&Error> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .collect();
+    println!(
+        "embedded {} of {count} file(s) into {}",
+        count - failures.len(),
+        output.display()
+    );
+    for error in &failures {
+        eprintln!("failed: {error}");
+    }
+    anyhow::ensure!(failures.is_empty(), "{} file(s) failed", failures.len());
+    Ok(())
 }
 
 fn progress(len: usize, what: &str) -> ProgressBar {

@@ -1,7 +1,7 @@
 //! Feature extraction at 22,050 Hz: the shared spectral analysis of a clip
 //! and the two feature sets computed from it.
 //!
-//! - [`reference`]: the 56 features of the earlier system, matching librosa;
+//! - [`reference`](mod@reference): the 56 features of the earlier system, matching librosa;
 //! - [`extended`]: what the current model uses instead of the MFCC means
 //!   (which carry the recording gain in MFCC 0): gain-free band shape,
 //!   dynamics, modulation, impulsiveness, tonality.
