@@ -67,12 +67,21 @@ const VARS: &[Var] = &[
 ];
 
 /// The test stack's ports: all distinct from the dev stack's defaults, so both can run at once.
-pub const TEST_PORTS: &[(&str, u16)] = &[
+const TEST_PORTS: &[(&str, u16)] = &[
     ("COSOUND_PG_PORT", 54339),
     ("COSOUND_API_PORT", 3100),
     ("COSOUND_GATEWAY_PORT", 8797),
     ("COSOUND_S3_PORT", 8433),
 ];
+
+/// The test stack's ports, moved by the test slot (see `paths::test_slot`).
+pub fn test_ports() -> Vec<(&'static str, u16)> {
+    let shift = 20 * crate::paths::test_slot();
+    TEST_PORTS
+        .iter()
+        .map(|&(key, port)| (key, port + shift))
+        .collect()
+}
 
 pub struct Config {
     values: BTreeMap<String, String>,
@@ -81,7 +90,11 @@ pub struct Config {
 impl Config {
     /// Reads `file`, first writing it with defaults, `overrides` and fresh secrets if it is
     /// missing; then, when `from_env` is set, environment variables of the same names win.
-    pub fn load_or_create(file: &Path, overrides: &[(&str, u16)], from_env: bool) -> Result<Self> {
+    pub fn load_or_create(
+        file: &Path,
+        overrides: &[(&'static str, u16)],
+        from_env: bool,
+    ) -> Result<Self> {
         if !file.exists() {
             write_new(file, overrides)?;
         }
@@ -122,7 +135,7 @@ impl Config {
     }
 }
 
-fn write_new(file: &Path, overrides: &[(&str, u16)]) -> Result<()> {
+fn write_new(file: &Path, overrides: &[(&'static str, u16)]) -> Result<()> {
     let mut text = String::from(
         "# Cosound stack settings, written once with fresh secrets; see .env.example.\n",
     );
@@ -192,8 +205,11 @@ mod tests {
     fn a_new_config_has_distinct_secrets_and_the_overridden_ports() {
         let dir = std::env::temp_dir().join(format!("cosound-config-{}", std::process::id()));
         let file = dir.join("config.env");
-        let config = Config::load_or_create(&file, TEST_PORTS, false).unwrap();
-        assert_eq!(config.port("COSOUND_PG_PORT").unwrap(), 54339);
+        let config = Config::load_or_create(&file, &test_ports(), false).unwrap();
+        assert_eq!(
+            config.port("COSOUND_PG_PORT").unwrap(),
+            54339 + 20 * crate::paths::test_slot()
+        );
         assert_eq!(config.get("COSOUND_S3_BUCKET"), "cosound");
         assert_eq!(config.get("COSOUND_JWT_SECRET").len(), 64);
         assert_ne!(

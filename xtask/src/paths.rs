@@ -19,6 +19,31 @@ pub fn state() -> PathBuf {
     }
 }
 
+/// Cargo's build directory (`CARGO_TARGET_DIR`, else `target/`).
+pub fn target() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo().join("target"),
+    }
+}
+
+/// `COSOUND_TEST_SLOT=N` gives a test run its own directories and ports (each test port plus
+/// 20·N), so two runs can share one machine and state directory.
+pub fn test_slot() -> u16 {
+    std::env::var("COSOUND_TEST_SLOT")
+        .ok()
+        .and_then(|slot| slot.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A per-slot directory of the state directory for test runs (`name`, or `name-N`).
+pub fn test_dir(name: &str) -> PathBuf {
+    match test_slot() {
+        0 => state().join(name),
+        slot => state().join(format!("{name}-{slot}")),
+    }
+}
+
 /// Tools installed with `cargo install --root` (cargo-pgrx).
 pub fn tools_bin() -> PathBuf {
     state().join("tools/bin")

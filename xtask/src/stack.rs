@@ -37,10 +37,10 @@ impl Stack {
 
     /// A fresh test stack: whatever a crashed earlier run left is stopped and deleted.
     pub fn fresh_test() -> Result<Self> {
-        let dir = paths::state().join("test");
+        let dir = paths::test_dir("test");
         if dir.exists() {
             if let Ok(old) =
-                Config::load_or_create(&dir.join("config.env"), config::TEST_PORTS, false)
+                Config::load_or_create(&dir.join("config.env"), &config::test_ports(), false)
             {
                 Stack {
                     dir: dir.clone(),
@@ -51,7 +51,7 @@ impl Stack {
             std::fs::remove_dir_all(&dir)
                 .with_context(|| format!("cannot delete {}", dir.display()))?;
         }
-        let config = Config::load_or_create(&dir.join("config.env"), config::TEST_PORTS, false)?;
+        let config = Config::load_or_create(&dir.join("config.env"), &config::test_ports(), false)?;
         Ok(Stack { dir, config })
     }
 
@@ -227,7 +227,7 @@ impl Stack {
 
     fn gateway(&self) -> Service {
         let port = self.port("COSOUND_GATEWAY_PORT");
-        let mut command = Command::new(paths::repo().join("target/debug/cosound-gateway"));
+        let mut command = Command::new(paths::target().join("debug/cosound-gateway"));
         command.envs(self.gateway_env());
         Service {
             name: "gateway",

@@ -56,7 +56,7 @@ fn pg_tests() -> Result<()> {
         .current_dir(paths::repo().join("pg_extension"))
         .args(["pgrx", "test", "pg18"]);
     if cmd::is_root() {
-        let data = paths::state().join("pgrx-test-data");
+        let data = paths::test_dir("pgrx-test-data");
         std::fs::create_dir_all(&data)?;
         cmd::chown_to_db_user(&data)?;
         test.args(["--runas", DB_OS_USER, "--pgdata"]).arg(data);
