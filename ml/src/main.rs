@@ -7,11 +7,14 @@ use clap::{Parser, Subcommand};
 use cosound_ml::batch::{self, FolderSource, Source};
 use cosound_ml::cv::{cross_validate, Report};
 use cosound_ml::dataset::Dataset;
-use cosound_ml::features::FeatureSet;
+use cosound_ml::decode::decode_file;
+use cosound_ml::features::{Extractor, FeatureSet};
+use cosound_ml::resample::to_analysis_rate;
 use cosound_ml::train::{self, Config};
 use cosound_ml::{Error, Model, CLASSES};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(version, about = "Ambient-sound embedding model of Cosound")]
@@ -49,6 +52,15 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Measure feature extraction (decode, resample, reference features)
+    /// throughput on the given files; prints seconds of audio per second.
+    Bench {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Passes over the files (the first also warms the caches).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Embed every audio file of a folder into a CSV file.
     BatchPredict {
         folder: PathBuf,
@@ -68,12 +80,32 @@ fn main() -> Result<()> {
             repeats,
         } => evaluate(&data, folds, repeats),
         Command::Predict { files, json, model } => predict(&load_model(model)?, &files, json),
+        Command::Bench { files, rounds } => bench(&files, rounds),
         Command::BatchPredict {
             folder,
             output,
             model,
         } => batch_predict(&load_model(model)?, folder, &output),
     }
+}
+
+fn bench(files: &[PathBuf], rounds: usize) -> Result<()> {
+    let extractor = Extractor::default();
+    let mut best = f64::INFINITY;
+    let mut audio_seconds = 0.0;
+    for _ in 0..rounds.max(1) {
+        let start = Instant::now();
+        audio_seconds = 0.0;
+        for file in files {
+            let decoded = decode_file(file)?;
+            audio_seconds += decoded.samples.len() as f64 / f64::from(decoded.sample_rate);
+            let samples = to_analysis_rate(&decoded.samples, decoded.sample_rate);
+            std::hint::black_box(extractor.features(FeatureSet::Reference, samples));
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    println!("{:.1}", audio_seconds / best);
+    Ok(())
 }
 
 fn load_model(path: Option<PathBuf>) -> Result<Model> {
