@@ -20,8 +20,8 @@ mod stack;
 mod suite;
 mod toolchain;
 
-use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(about = "Set up, run and test Cosound locally")]
@@ -44,13 +44,21 @@ enum Command {
     Bench { name: Option<String> },
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let outcome = match cli.command {
         Command::Up => stack::up(),
         Command::Down => stack::down(),
         Command::Status => stack::status(),
         Command::Test => suite::run(),
         Command::Bench { name } => suite::bench(name.as_deref()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The chain of causes reads as one message; a backtrace would only hide it.
+            eprintln!("\nerror: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
