@@ -1,0 +1,1 @@
+//! The player device program (in progress).
