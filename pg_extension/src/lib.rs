@@ -6,12 +6,15 @@
 //! Module map:
 //! - `space`: the 5-dimensional taste space (axes, unit vectors).
 //! - `preference`: how one rating moves a listener's taste (DOMAIN.md's learning rule).
+//! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
 //! - `api`: the SQL-facing functions, one file per family.
 
 mod api;
+pub mod password;
 pub mod preference;
 pub mod space;
+pub mod token;
 mod vector;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -1,8 +1,9 @@
 //! The database cluster of a stack: created once, started with `pg_ctl`, migrated in order.
 //!
 //! Migrations are the plain SQL files a DBA would apply with psql: first the local Supabase
-//! shim (`supabase/local/`, never applied on a real Supabase project), then `sql/`, each once,
-//! in name order, in its own transaction. A migration that changed after it was applied is
+//! shim (`supabase/local/`, never applied on a real Supabase project), then `sql/`, then local
+//! sign-in (`supabase/local/auth/`, which needs the schema), each once, in name order, in its
+//! own transaction. A migration that changed after it was applied is
 //! refused: applied migrations are history and never edited.
 
 use crate::cmd;
@@ -184,7 +185,7 @@ impl Cluster {
         Ok(())
     }
 
-    /// Applies the shim and `sql/` migrations not yet applied, then the login passwords of
+    /// Applies the migrations not yet applied, then the login passwords and JWT secret of
     /// this install, then the seed (`supabase/seed.sql`, written to be re-run), if any.
     pub fn migrate(&self, config: &Config) -> Result<()> {
         self.script(
@@ -196,22 +197,27 @@ impl Cluster {
             &[],
         )?;
         let repo = paths::repo();
+        // The Supabase platform shim, the schema, then local sign-in (which needs the schema).
         for file in migration_files(&repo.join("supabase/local"))?
             .into_iter()
             .chain(migration_files(&repo.join("sql"))?)
+            .chain(migration_files(&repo.join("supabase/local/auth"))?)
         {
             self.apply_once(&file)?;
         }
         self.script(
             DATABASE,
             "alter role authenticator with login password :'authenticator';
-             alter role cosound_gateway with login password :'gateway';",
+             alter role cosound_gateway with login password :'gateway';
+             insert into auth.local_settings (name, value) values ('jwt_secret', :'jwt_secret')
+             on conflict (name) do update set value = excluded.value;",
             &[
                 (
                     "authenticator",
                     config.get("COSOUND_AUTHENTICATOR_PASSWORD"),
                 ),
                 ("gateway", config.get("COSOUND_GATEWAY_DB_PASSWORD")),
+                ("jwt_secret", config.get("COSOUND_JWT_SECRET")),
             ],
         )?;
         let seed = repo.join("supabase/seed.sql");

@@ -355,6 +355,9 @@ pub fn up() -> Result<()> {
          \x20 gateway          http://127.0.0.1:{gateway}/healthz  → {health}\n\
          \x20 S3 (SeaweedFS)   {s3}/{bucket}\n\
          \x20 PostgreSQL       127.0.0.1:{pg}, database {DATABASE}\n\
+         Demo listener: listener@demo.cosound.local / listen-to-rain-1, e.g.\n\
+         \x20 curl -s http://127.0.0.1:{api}/rpc/sign_in -H 'Content-Type: application/json' \\\n\
+         \x20      -d '{{\"email\": \"listener@demo.cosound.local\", \"password\": \"listen-to-rain-1\"}}'\n\
          Secrets (JWT secret, S3 keys, database passwords): {config}\n\
          Logs: {logs}\n\
          See what runs: cargo xtask status · stop it: cargo xtask down",

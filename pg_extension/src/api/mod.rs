@@ -1,4 +1,5 @@
 //! The SQL-facing functions: each only converts SQL values, calls the rule it names, and turns
 //! the rule's errors into SQLSTATEs that PostgREST maps to 4xx answers.
 
+mod auth;
 mod preference;
