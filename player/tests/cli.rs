@@ -1,0 +1,70 @@
+//! The `cosound-player` binary as a user runs it.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn player() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cosound-player"));
+    cmd.env_remove("COSOUND_API_URL")
+        .env_remove("COSOUND_GATEWAY_URL")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn renders_a_queue_file_to_wav_without_a_sound_card() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 220.0, 0.5, 1.0, 1);
+    let queue = write_queue(dir.path(), &[layer(1, "tone.wav", 1.0, 1.0)]);
+    let out = dir.path().join("rendered.wav");
+    let status = player()
+        .args(["--queue-file", queue.to_str().unwrap()])
+        .args(["--cache-dir", dir.path().join("cache").to_str().unwrap()])
+        .args(["--output", &format!("wav:{}", out.display())])
+        .args(["--duration", "2", "--status", "off"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let left = read_left(&out);
+    assert_eq!(left.len(), 2 * RATE as usize);
+    assert!(tone_amplitude(window_at(&left, 1.5), 220.0) > 0.05);
+}
+
+#[test]
+fn a_missing_sound_card_is_reported_with_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = write_queue(dir.path(), &[]);
+    let output = player()
+        .env("HOME", dir.path())
+        .args(["--queue-file", queue.to_str().unwrap()])
+        .args(["--cache-dir", dir.path().join("cache").to_str().unwrap()])
+        .args([
+            "--output",
+            "default",
+            "--duration",
+            "0.5",
+            "--status",
+            "off",
+        ])
+        .output()
+        .unwrap();
+    // A machine with a sound card plays half a second of silence instead.
+    if !output.status.success() {
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            err.contains("default audio device") && err.contains("--output wav:PATH"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn without_a_queue_file_the_network_settings_are_asked_for() {
+    let output = player().output().unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--api-url"), "{err}");
+}
