@@ -78,19 +78,37 @@ impl Voice {
 /// starts at `gain` and moves by `slope` per frame.
 fn mix_span(clip: &Clip, pos: usize, out: &mut [f32], gain: f32, slope: f32) {
     let frames = out.len() / 2;
-    if clip.is_stereo() {
-        let src = &clip.samples()[pos * 2..(pos + frames) * 2];
-        for (i, (o, s)) in out.chunks_exact_mut(2).zip(src.chunks_exact(2)).enumerate() {
-            let g = gain + slope * i as f32;
-            o[0] += s[0] * g;
-            o[1] += s[1] * g;
+    let out = out.chunks_exact_mut(2);
+    // A steady gain (most of the time) gets a loop the compiler vectorises.
+    match (clip.is_stereo(), slope == 0.0) {
+        (true, true) => {
+            let src = clip.samples()[pos * 2..(pos + frames) * 2].chunks_exact(2);
+            for (o, s) in out.zip(src) {
+                o[0] += s[0] * gain;
+                o[1] += s[1] * gain;
+            }
         }
-    } else {
-        let src = &clip.samples()[pos..pos + frames];
-        for (i, (o, &s)) in out.chunks_exact_mut(2).zip(src).enumerate() {
-            let v = s * (gain + slope * i as f32);
-            o[0] += v;
-            o[1] += v;
+        (false, true) => {
+            for (o, &s) in out.zip(&clip.samples()[pos..pos + frames]) {
+                o[0] += s * gain;
+                o[1] += s * gain;
+            }
+        }
+        (true, false) => {
+            let src = clip.samples()[pos * 2..(pos + frames) * 2].chunks_exact(2);
+            for (i, (o, s)) in out.zip(src).enumerate() {
+                let g = gain + slope * i as f32;
+                o[0] += s[0] * g;
+                o[1] += s[1] * g;
+            }
+        }
+        (false, false) => {
+            let src = &clip.samples()[pos..pos + frames];
+            for (i, (o, &s)) in out.zip(src).enumerate() {
+                let v = s * (gain + slope * i as f32);
+                o[0] += v;
+                o[1] += v;
+            }
         }
     }
 }
