@@ -55,7 +55,7 @@ async fn an_expired_token_is_refused() {
     claims["exp"] = json!(now() - 60);
     let (status, body) = call(Some(&token(&claims)), RATE_RAIN_LISTENER_LIKES_WAVES).await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["code"], "PGRST303", "{body}");
+    assert_eq!(body["message"], "JWT expired", "{body}");
 }
 
 #[tokio::test]
