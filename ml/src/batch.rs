@@ -81,7 +81,7 @@ pub fn run<S: Source>(model: &Model, source: &S, done: &(dyn Fn() + Sync)) -> Re
             name: source.name(item),
             result: source
                 .samples(item)
-                .map(|s| model.predict(&extractor.features(model.feature_set, s))),
+                .map(|s| model.embed_with(&extractor, s)),
         },
         done,
     ))

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array2, Axis};
 
+use crate::dataset::Rows;
 use crate::model::CLASSES;
 use crate::train::{fit, Config};
 
@@ -26,6 +27,11 @@ pub fn folds(labels: &[Option<usize>], groups: &[String], k: usize, seed: u64) -
         .map(|(i, (group, _))| (*group, i % k))
         .collect();
     groups.iter().map(|g| fold_of[g.as_str()]).collect()
+}
+
+/// The clips outside and inside fold `f`: training and test sets.
+pub fn split(fold: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {
+    (0..fold.len()).partition(|&c| fold[c] != f)
 }
 
 /// FNV-1a of the name, finished with splitmix64's mixer under the seed.
@@ -79,41 +85,33 @@ impl Report {
     }
 }
 
-/// Out-of-fold embeddings (clamped to [0, 1]) of a k-fold grouped
-/// cross-validation; everything (standardisation, λ choice) is fitted on
-/// the training folds only.
+/// Out-of-fold embeddings (one row per clip) of a k-fold grouped
+/// cross-validation over the clips of `rows`; everything (standardisation,
+/// λ choice) is fitted on the training folds only.
 pub fn out_of_fold(
     config: &Config,
-    x: &Array2<f64>,
+    rows: &Rows,
     labels: &[Option<usize>],
     groups: &[String],
     k: usize,
     seed: u64,
 ) -> Array2<f64> {
     let fold = folds(labels, groups, k, seed);
-    let mut out = Array2::zeros((x.nrows(), CLASSES.len()));
+    let mut out = Array2::zeros((labels.len(), CLASSES.len()));
     for f in 0..k {
-        let train: Vec<usize> = (0..x.nrows()).filter(|&i| fold[i] != f).collect();
-        let test: Vec<usize> = (0..x.nrows()).filter(|&i| fold[i] == f).collect();
+        let (train, test) = split(&fold, f);
         if test.is_empty() {
             continue;
         }
-        let pick = |idx: &[usize]| -> (Vec<Option<usize>>, Vec<String>) {
-            (
-                idx.iter().map(|&i| labels[i]).collect(),
-                idx.iter().map(|&i| groups[i].clone()).collect(),
-            )
-        };
-        let (train_labels, train_groups) = pick(&train);
         let model = fit(
             config,
-            &x.select(Axis(0), &train),
-            &train_labels,
-            &train_groups,
+            &rows.of_clips(&train),
+            &train.iter().map(|&c| labels[c]).collect::<Vec<_>>(),
+            &train.iter().map(|&c| groups[c].clone()).collect::<Vec<_>>(),
         );
-        let scores = model.scores(&x.select(Axis(0), &test));
-        for (row, &i) in scores.axis_iter(Axis(0)).zip(&test) {
-            out.row_mut(i).assign(&row.mapv(|s| s.clamp(0.0, 1.0)));
+        let embeddings = model.clip_embeddings(&rows.of_clips(&test));
+        for (row, &c) in embeddings.axis_iter(Axis(0)).zip(&test) {
+            out.row_mut(c).assign(&row);
         }
     }
     out
@@ -122,13 +120,13 @@ pub fn out_of_fold(
 /// Cross-validates `config` and scores the result.
 pub fn cross_validate(
     config: &Config,
-    x: &Array2<f64>,
+    rows: &Rows,
     labels: &[Option<usize>],
     groups: &[String],
     k: usize,
     seed: u64,
 ) -> Report {
-    Report::score(&out_of_fold(config, x, labels, groups, k, seed), labels)
+    Report::score(&out_of_fold(config, rows, labels, groups, k, seed), labels)
 }
 
 #[cfg(test)]

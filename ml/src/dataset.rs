@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 use sha2::{Digest, Sha256};
 
 use crate::clip::load_file;
 use crate::error::{Error, Result};
-use crate::features::{Extractor, FeatureSet};
+use crate::features::{Extractor, FeatureSet, Segments};
 use crate::model::CLASSES;
 use crate::parallel;
 
@@ -112,17 +112,30 @@ impl Dataset {
             .collect())
     }
 
-    /// Every clip's feature vector (rows in the order of `examples`).
-    pub fn features(&self, set: FeatureSet, done: &(dyn Fn() + Sync)) -> Result<Array2<f64>> {
+    /// Every clip's feature vectors: one per clip, or one per window with
+    /// `segments` (rows in the order of `examples`).
+    pub fn features(
+        &self,
+        set: FeatureSet,
+        segments: Option<Segments>,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Rows> {
         let extractor = Extractor::default();
-        let rows = parallel::map(
+        let per_clip = parallel::map(
             &self.examples,
-            |e| Ok(extractor.features(set, load_file(&e.file)?)),
+            |e| Ok(extractor.window_features(set, segments, load_file(&e.file)?)),
             done,
         );
-        let rows: Vec<Vec<f64>> = rows.into_iter().collect::<Result<_>>()?;
-        let flat: Vec<f64> = rows.concat();
-        Ok(Array2::from_shape_vec((rows.len(), set.count()), flat).expect("rows of equal length"))
+        let per_clip: Vec<Vec<Vec<f64>>> = per_clip.into_iter().collect::<Result<_>>()?;
+        let clip: Vec<usize> = per_clip
+            .iter()
+            .enumerate()
+            .flat_map(|(i, rows)| std::iter::repeat_n(i, rows.len()))
+            .collect();
+        let flat: Vec<f64> = per_clip.concat().concat();
+        let x =
+            Array2::from_shape_vec((clip.len(), set.count()), flat).expect("rows of equal length");
+        Ok(Rows { x, clip })
     }
 
     pub fn labels(&self) -> Vec<Option<usize>> {
@@ -131,5 +144,39 @@ impl Dataset {
 
     pub fn groups(&self) -> Vec<String> {
         self.examples.iter().map(|e| e.group.clone()).collect()
+    }
+}
+
+/// Feature rows of clips: one per clip, or one per window of a clip.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    pub x: Array2<f64>,
+    /// The clip (index into the data set) each row belongs to.
+    pub clip: Vec<usize>,
+}
+
+impl Rows {
+    /// One row per clip.
+    pub fn per_clip(x: Array2<f64>) -> Rows {
+        let clip = (0..x.nrows()).collect();
+        Rows { x, clip }
+    }
+
+    /// The rows of `clips`, renumbered so that `clips[i]` becomes clip `i`.
+    pub fn of_clips(&self, clips: &[usize]) -> Rows {
+        let mut new_index = vec![None; self.clip.iter().max().map_or(0, |m| m + 1)];
+        for (i, &c) in clips.iter().enumerate() {
+            new_index[c] = Some(i);
+        }
+        let (rows, clip): (Vec<usize>, Vec<usize>) = self
+            .clip
+            .iter()
+            .enumerate()
+            .filter_map(|(r, &c)| new_index.get(c).copied().flatten().map(|i| (r, i)))
+            .unzip();
+        Rows {
+            x: self.x.select(Axis(0), &rows),
+            clip,
+        }
     }
 }

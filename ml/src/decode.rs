@@ -105,7 +105,12 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
         .map_err(|e| unsupported(e.to_string()))?;
 
     let max_frames = (MAX_ANALYSED_SECONDS * f64::from(sample_rate)) as usize;
-    let mut samples: Vec<f32> = Vec::new();
+    // The header's length, when given, sizes the buffer once.
+    let mut samples: Vec<f32> = Vec::with_capacity(
+        params
+            .n_frames
+            .map_or(0, |n| (n as usize).min(max_frames) + 4096),
+    );
     let mut interleaved: Option<SampleBuffer<f32>> = None;
     let mut cut = false;
     loop {
@@ -143,13 +148,17 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
             slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
         };
         buffer.copy_interleaved_ref(decoded);
-        let scale = 1.0 / channels as f32;
-        samples.extend(
-            buffer
-                .samples()
-                .chunks_exact(channels)
-                .map(|frame| frame.iter().sum::<f32>() * scale),
-        );
+        if channels == 1 {
+            samples.extend_from_slice(buffer.samples());
+        } else {
+            let scale = 1.0 / channels as f32;
+            samples.extend(
+                buffer
+                    .samples()
+                    .chunks_exact(channels)
+                    .map(|frame| frame.iter().sum::<f32>() * scale),
+            );
+        }
         if samples.len() >= max_frames {
             samples.truncate(max_frames);
             cut = true;

@@ -9,13 +9,30 @@
 //! - [`decode`]: any supported file → mono samples (symphonia);
 //! - [`resample`]: → 22,050 Hz (rubato); [`clip`] chains the two;
 //! - [`features`]: STFT, mel, chroma; the reference 56 features (matching
-//!   librosa) and the extended set the model uses;
-//! - [`dataset`]: a labelled folder (`labels.csv`), its hash and features;
+//!   librosa) and the extended set the model uses, for a whole clip or for
+//!   each 2.5 s window of it;
+//! - [`dataset`]: a labelled folder (`labels.csv`), its hash and its
+//!   feature [`Rows`](dataset::Rows) (one per clip or per window);
+//! - [`kernel`]: the random-Fourier-feature map (a Gaussian kernel for
+//!   ridge regression, stored as a seed);
 //! - [`ridge`], [`train`]: standardisation, ridge regression, λ by CV;
 //! - [`cv`]: cross-validation grouped by source recording, the report;
 //! - [`model`]: the model file and the embedding calls;
 //! - [`batch`]: embedding many sounds from a [`batch::Source`];
 //! - [`error`]: the error type.
+//!
+//! # The model
+//! A clip is cut into 2.5 s windows every 0.5 s (silent ones skipped); each
+//! window's 85 extended features are standardised, mapped to
+//! `[s·x, cos(Ωx + b)]` (256 random Fourier features) and multiplied by
+//! ridge weights; the clip's embedding is the windows' mean score per
+//! class, clamped to [0, 1]. λ is chosen by an inner grouped
+//! cross-validation on top-1 error plus the mean largest weight of `other`
+//! clips. On esc50-dev (5 folds grouped by recording, 5 fold assignments)
+//! this scores 0.680 top-1 and 0.179 for `other` clips' mean largest weight
+//! (reference pipeline: 0.488 and 0.504); sea waves (two recordings in
+//! the set) are never recognised from the other recording, which caps
+//! top-1 at 0.84.
 //!
 //! # Limits on input
 //! - formats: wav (PCM), flac, ogg/vorbis, mp3; anything else is
@@ -24,7 +41,8 @@
 //!   analysed, so very long files cost no more than a minute of audio;
 //! - at least [`decode::MIN_SECONDS`] (0.25 s) of audio, else
 //!   [`Error::TooShort`]; clips shorter than 5 s are zero-padded to 5 s as
-//!   in the reference pipeline;
+//!   in the reference pipeline (the padding's silent windows are skipped);
+//! - embedding costs grow with length: a 60 s file is about 116 windows;
 //! - a peak below [`decode::SILENCE_DBFS`] (−80 dBFS) is [`Error::Silent`];
 //! - a file shorter than its header says (beyond 1 % + 4096 frames of slack
 //!   for lossy codecs' padding) is [`Error::Truncated`]; empty files are
@@ -37,6 +55,7 @@ pub mod dataset;
 pub mod decode;
 pub mod error;
 pub mod features;
+pub mod kernel;
 pub mod model;
 mod parallel;
 pub mod resample;

@@ -6,14 +6,13 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use cosound_ml::batch::{self, FolderSource, Source};
 use cosound_ml::cv::{cross_validate, Report};
-use cosound_ml::dataset::Dataset;
+use cosound_ml::dataset::{Dataset, Rows};
 use cosound_ml::decode::decode_file;
 use cosound_ml::features::{Extractor, FeatureSet};
 use cosound_ml::resample::to_analysis_rate;
 use cosound_ml::train::{self, Config};
 use cosound_ml::{Error, Model, CLASSES};
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::Array2;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -178,11 +177,11 @@ fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
-fn features(dataset: &Dataset, set: FeatureSet) -> Result<Array2<f64>> {
+fn features(dataset: &Dataset, config: &Config) -> Result<Rows> {
     let bar = progress(dataset.examples.len(), "features");
-    let x = dataset.features(set, &|| bar.inc(1))?;
+    let rows = dataset.features(config.feature_set, config.segments, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    Ok(x)
+    Ok(rows)
 }
 
 fn train(data: &Path, output: &Path) -> Result<()> {
@@ -216,13 +215,14 @@ fn evaluate(data: &Path, folds: usize, repeats: u64) -> Result<()> {
         "{:<10} {:>8} {:>22}",
         "pipeline", "top-1", "others' mean max weight"
     );
+    let mut per_class = Vec::new();
     for (name, config) in [
         ("reference", Config::reference()),
         ("current", Config::improved()),
     ] {
-        let x = features(&dataset, config.feature_set)?;
+        let rows = features(&dataset, &config)?;
         let reports: Vec<Report> = (0..repeats)
-            .map(|seed| cross_validate(&config, &x, &labels, &groups, folds, seed))
+            .map(|seed| cross_validate(&config, &rows, &labels, &groups, folds, seed))
             .collect();
         let mean =
             |f: fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / reports.len() as f64;
@@ -231,6 +231,22 @@ fn evaluate(data: &Path, folds: usize, repeats: u64) -> Result<()> {
             mean(|r| r.top1),
             mean(|r| r.other_mean_max)
         );
+        per_class.push((name, reports));
+    }
+    println!("\nper-class top-1 (all fold assignments pooled)");
+    println!(
+        "{:<10} {}",
+        "pipeline",
+        CLASSES.map(|c| format!("{c:>15}")).join("")
+    );
+    for (name, reports) in &per_class {
+        let accuracy = (0..CLASSES.len()).map(|c| {
+            let row = |r: &Report| r.confusion[c];
+            let total: usize = reports.iter().map(|r| row(r).iter().sum::<usize>()).sum();
+            let right: usize = reports.iter().map(|r| row(r)[c]).sum();
+            format!("{:>15.3}", right as f64 / total.max(1) as f64)
+        });
+        println!("{name:<10} {}", accuracy.collect::<String>());
     }
     Ok(())
 }

@@ -1,17 +1,20 @@
-//! The embedding model: standardisation, linear weights and their
-//! provenance, stored as a small JSON file; and the calls that turn a sound
-//! file into its 5-dimensional embedding.
+//! The embedding model: how a clip is cut into windows, standardisation, the
+//! random-Fourier-feature map, ridge weights and their provenance, stored as
+//! a small JSON file; and the calls that turn a sound file into its
+//! 5-dimensional embedding (the mean over windows of the clamped scores).
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::clip::{load_bytes, load_file};
+use crate::dataset::Rows;
 use crate::error::{Error, Result};
-use crate::features::{Extractor, FeatureSet};
+use crate::features::{Extractor, FeatureSet, Segments};
+use crate::kernel::FourierMap;
 
 /// The embedding axes, in the order of DOMAIN.md.
 pub const CLASSES: [&str; 5] = [
@@ -22,7 +25,7 @@ pub const CLASSES: [&str; 5] = [
     "crackling_fire",
 ];
 /// Version of the model file layout.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A sound's weight on each of [`CLASSES`], each in [0, 1].
 pub type Embedding = [f32; 5];
@@ -34,6 +37,10 @@ const DEFAULT_MODEL: &str = include_str!("../models/default.json");
 pub struct Model {
     pub format_version: u32,
     pub feature_set: FeatureSet,
+    /// Windows a clip is cut into; `None`: the whole clip is one row.
+    pub segments: Option<Segments>,
+    /// Map applied to the standardised features; `None`: linear model.
+    pub kernel: Option<FourierMap>,
     pub classes: Vec<String>,
     /// Ridge penalty the weights were fitted with.
     pub lambda: f64,
@@ -44,7 +51,8 @@ pub struct Model {
     pub mean: Vec<f64>,
     pub scale: Vec<f64>,
     pub intercept: Vec<f64>,
-    /// One row per feature, one column per class.
+    /// One row per model input (the features, then the kernel's cosines),
+    /// one column per class.
     pub weights: Vec<Vec<f64>>,
 }
 
@@ -68,16 +76,18 @@ impl Model {
             return Err(invalid(format!("format version {}", model.format_version)));
         }
         let n = model.feature_set.count();
+        let inputs = model.kernel.as_ref().map_or(n, |k| k.width(n));
         if model.classes != CLASSES
             || model.mean.len() != n
             || model.scale.len() != n
-            || model.weights.len() != n
+            || model.weights.len() != inputs
             || model.weights.iter().any(|w| w.len() != CLASSES.len())
             || model.intercept.len() != CLASSES.len()
         {
             return Err(invalid(format!(
-                "shapes do not match {} features × {} classes",
+                "shapes do not match {} features ({} inputs) × {} classes",
                 n,
+                inputs,
                 CLASSES.len()
             )));
         }
@@ -104,22 +114,51 @@ impl Model {
     pub fn scores(&self, features: &Array2<f64>) -> Array2<f64> {
         let mean = Array1::from(self.mean.clone());
         let scale = Array1::from(self.scale.clone());
+        let standardised = (features - &mean) / &scale;
+        let inputs = match &self.kernel {
+            Some(map) => map.apply(&standardised),
+            None => standardised,
+        };
         let weights = Array2::from_shape_fn((self.weights.len(), CLASSES.len()), |(i, c)| {
             self.weights[i][c]
         });
-        ((features - &mean) / &scale).dot(&weights) + &Array1::from(self.intercept.clone())
+        inputs.dot(&weights) + &Array1::from(self.intercept.clone())
     }
 
-    /// The embedding of one feature vector: scores clamped to [0, 1].
-    pub fn predict(&self, features: &[f64]) -> Embedding {
-        let row = Array2::from_shape_vec((1, features.len()), features.to_vec()).expect("one row");
-        let scores = self.scores(&row);
-        std::array::from_fn(|c| scores[[0, c]].clamp(0.0, 1.0) as f32)
+    /// One embedding per clip of `rows`: the scores averaged over the
+    /// clip's rows (windows), then clamped to [0, 1]. Averaging first lets
+    /// the windows' small positive and negative errors cancel.
+    pub fn clip_embeddings(&self, rows: &Rows) -> Array2<f64> {
+        let scores = self.scores(&rows.x);
+        let clips = rows.clip.iter().max().map_or(0, |m| m + 1);
+        let mut sums = Array2::zeros((clips, CLASSES.len()));
+        let mut counts = vec![0usize; clips];
+        for (row, &clip) in scores.axis_iter(Axis(0)).zip(&rows.clip) {
+            let mut sum = sums.row_mut(clip);
+            sum += &row;
+            counts[clip] += 1;
+        }
+        for (mut sum, count) in sums.rows_mut().into_iter().zip(counts) {
+            sum /= count.max(1) as f64;
+        }
+        sums.mapv(|s| s.clamp(0.0, 1.0))
     }
 
     /// The embedding of mono samples at the analysis rate.
     pub fn embed_samples(&self, samples: Vec<f32>) -> Embedding {
-        self.predict(&Extractor::default().features(self.feature_set, samples))
+        self.embed_with(&Extractor::default(), samples)
+    }
+
+    /// [`embed_samples`](Model::embed_samples) with a shared extractor.
+    pub fn embed_with(&self, extractor: &Extractor, samples: Vec<f32>) -> Embedding {
+        let windows = extractor.window_features(self.feature_set, self.segments, samples);
+        let rows = Rows {
+            x: Array2::from_shape_vec((windows.len(), self.mean.len()), windows.concat())
+                .expect("rows of the model's feature count"),
+            clip: vec![0; windows.len()],
+        };
+        let embedding = self.clip_embeddings(&rows);
+        std::array::from_fn(|c| embedding[[0, c]] as f32)
     }
 
     /// Decodes, analyses and embeds a sound file.

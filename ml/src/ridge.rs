@@ -35,42 +35,70 @@ pub fn fit(
     lambda: f64,
     intercept: bool,
 ) -> (Array2<f64>, Array1<f64>) {
-    let bias = if intercept {
-        y.mean_axis(Axis(0)).expect("at least one row")
-    } else {
-        Array1::zeros(y.ncols())
-    };
-    let y = y - &bias;
-    let mut gram = x.t().dot(x);
-    gram.diag_mut().mapv_inplace(|d| d + lambda);
-    let weights = cholesky_solve(gram, x.t().dot(&y));
-    (weights, bias)
+    Normal::new(x, y, intercept).solve(lambda)
+}
+
+/// The normal equations XᵀX, XᵀY of a ridge problem, kept so that several
+/// λ cost one factorisation each.
+pub struct Normal {
+    gram: Array2<f64>,
+    xty: Array2<f64>,
+    bias: Array1<f64>,
+}
+
+impl Normal {
+    pub fn new(x: &Array2<f64>, y: &Array2<f64>, intercept: bool) -> Self {
+        let bias = if intercept {
+            y.mean_axis(Axis(0)).expect("at least one row")
+        } else {
+            Array1::zeros(y.ncols())
+        };
+        let y = y - &bias;
+        Normal {
+            gram: x.t().dot(x),
+            xty: x.t().dot(&y),
+            bias,
+        }
+    }
+
+    /// Weights and intercept for penalty `lambda`.
+    pub fn solve(&self, lambda: f64) -> (Array2<f64>, Array1<f64>) {
+        let mut gram = self.gram.clone();
+        gram.diag_mut().mapv_inplace(|d| d + lambda);
+        (cholesky_solve(gram, self.xty.clone()), self.bias.clone())
+    }
 }
 
 /// Solves A·X = B for symmetric positive definite A.
 fn cholesky_solve(a: Array2<f64>, b: Array2<f64>) -> Array2<f64> {
     let n = a.nrows();
-    let mut l = Array2::<f64>::zeros((n, n));
+    // Lower factor, row-major, so every inner product runs over contiguous
+    // slices.
+    let mut l = vec![0.0; n * n];
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     for j in 0..n {
-        let diag = a[[j, j]] - (0..j).map(|k| l[[j, k]].powi(2)).sum::<f64>();
+        let row_j = &l[j * n..j * n + j];
+        let diag = a[[j, j]] - dot(row_j, row_j);
         // λ > 0 makes the matrix positive definite; the floor only guards
         // against rounding.
-        l[[j, j]] = diag.max(1e-12).sqrt();
+        let pivot = diag.max(1e-12).sqrt();
+        l[j * n + j] = pivot;
         for i in j + 1..n {
-            let s = a[[i, j]] - (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum::<f64>();
-            l[[i, j]] = s / l[[j, j]];
+            let s = a[[i, j]] - dot(&l[i * n..i * n + j], &l[j * n..j * n + j]);
+            l[i * n + j] = s / pivot;
         }
     }
     let mut x = b;
-    for mut column in x.columns_mut() {
+    let mut column = vec![0.0; n];
+    for mut out in x.columns_mut() {
         for i in 0..n {
-            let s = column[i] - (0..i).map(|k| l[[i, k]] * column[k]).sum::<f64>();
-            column[i] = s / l[[i, i]];
+            column[i] = (out[i] - dot(&l[i * n..i * n + i], &column[..i])) / l[i * n + i];
         }
         for i in (0..n).rev() {
-            let s = column[i] - (i + 1..n).map(|k| l[[k, i]] * column[k]).sum::<f64>();
-            column[i] = s / l[[i, i]];
+            let s: f64 = (i + 1..n).map(|k| l[k * n + i] * column[k]).sum();
+            column[i] = (column[i] - s) / l[i * n + i];
         }
+        out.assign(&Array1::from(column.clone()));
     }
     x
 }

@@ -2,7 +2,10 @@
 //! tuning estimated with `piptrack`, a Gaussian chroma filterbank centred on
 //! octave 5, each frame normalised by its largest chroma value.
 
-use ndarray::{Array1, Array2, Axis};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ndarray::{Array2, ArrayView2};
 
 use super::stft::{bin_frequencies, N_BINS, N_FFT};
 
@@ -16,7 +19,7 @@ fn hz_to_octs(hz: f64, tuning: f64) -> f64 {
 /// librosa's `estimate_tuning`: parabolic-interpolated spectral peaks
 /// between 150 Hz and 4 kHz, the stronger half of them, and the histogram
 /// peak (0.01-semitone bins) of their deviation from equal temperament.
-pub fn estimate_tuning(power: &Array2<f64>, sample_rate: f64) -> f64 {
+pub fn estimate_tuning(power: &ArrayView2<f64>, sample_rate: f64) -> f64 {
     let freqs = bin_frequencies(sample_rate);
     let in_band: Vec<bool> = freqs
         .iter()
@@ -104,9 +107,27 @@ pub fn filterbank(sample_rate: f64, tuning: f64) -> Array2<f64> {
     Array2::from_shape_fn((N_CHROMA, N_BINS), |(c, k)| wts[[(c + 3) % N_CHROMA, k]])
 }
 
-/// Mean over frames of the max-normalised chroma vectors.
-pub fn chroma_means(power: &Array2<f64>, sample_rate: f64) -> Array1<f64> {
-    let fb = filterbank(sample_rate, estimate_tuning(power, sample_rate));
+/// [`filterbank`], remembered: the tuning estimate takes one of 100 values
+/// and building a filterbank costs more than applying it.
+fn cached_filterbank(sample_rate: f64, tuning: f64) -> Arc<Array2<f64>> {
+    type Cache = Mutex<HashMap<(u64, u64), Arc<Array2<f64>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (sample_rate.to_bits(), tuning.to_bits());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(fb) = cache.lock().expect("no panic while held").get(&key) {
+        return Arc::clone(fb);
+    }
+    let fb = Arc::new(filterbank(sample_rate, tuning));
+    cache
+        .lock()
+        .expect("no panic while held")
+        .insert(key, Arc::clone(&fb));
+    fb
+}
+
+/// The max-normalised chroma vector of every frame (frames × 12).
+pub fn chroma_frames(power: &ArrayView2<f64>, sample_rate: f64) -> Array2<f64> {
+    let fb = cached_filterbank(sample_rate, estimate_tuning(power, sample_rate));
     let mut chroma = power.dot(&fb.t());
     for mut row in chroma.rows_mut() {
         let max = row.iter().copied().fold(0.0, f64::max);
@@ -114,5 +135,5 @@ pub fn chroma_means(power: &Array2<f64>, sample_rate: f64) -> Array1<f64> {
             row /= max;
         }
     }
-    chroma.mean_axis(Axis(0)).expect("at least one frame")
+    chroma
 }

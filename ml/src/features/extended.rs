@@ -11,11 +11,11 @@
 //! - onset strength (mean, spread), tonality (engines, birds, crickets),
 //!   periodicity of the loudness envelope (machines) and dynamic range.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 use super::mel::N_MELS;
 use super::stft::HOP;
-use super::Analysis;
+use super::Window;
 
 const BANDS: usize = 16;
 const COARSE: usize = 4;
@@ -47,7 +47,7 @@ fn db(power: f64) -> f64 {
 }
 
 /// Level in dB of the sum of `group` adjacent mel bands, per frame.
-fn grouped_db(mel_power: &Array2<f64>, groups: usize) -> Array2<f64> {
+fn grouped_db(mel_power: &ArrayView2<f64>, groups: usize) -> Array2<f64> {
     let width = N_MELS / groups;
     Array2::from_shape_fn((mel_power.nrows(), groups), |(t, g)| {
         db(mel_power.row(t).iter().skip(g * width).take(width).sum())
@@ -70,7 +70,7 @@ fn quantile(values: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-pub fn compute(a: &Analysis) -> Vec<f64> {
+pub fn compute(a: &Window) -> Vec<f64> {
     let frame_db: Vec<f64> = a
         .mel_power
         .rows()
@@ -137,7 +137,7 @@ pub fn compute(a: &Analysis) -> Vec<f64> {
 /// How far the strongest bin between 150 Hz and 5 kHz stands above the mean
 /// of that range, in dB, averaged over active frames: high for engines,
 /// birds and crickets, low for noise-like rain, wind and waves.
-fn tonality(a: &Analysis, active: &[usize]) -> f64 {
+fn tonality(a: &Window, active: &[usize]) -> f64 {
     let bin = |hz: f64| (hz * super::stft::N_FFT as f64 / a.sample_rate) as usize;
     let (lo, hi) = (bin(150.0), bin(5000.0));
     let per_frame: Vec<f64> = active

@@ -1,5 +1,8 @@
 //! Feature extraction at 22,050 Hz: the shared spectral analysis of a clip
-//! and the two feature sets computed from it.
+//! and the two feature sets computed from it, for the whole clip or for
+//! each window of it ([`Segments`]). Per-frame values (MFCCs, spectral
+//! shape, chroma with the clip's tuning) are computed once per clip and
+//! summarised per window.
 //!
 //! - [`reference`](mod@reference): the 56 features of the earlier system, matching librosa;
 //! - [`extended`]: what the current model uses instead of the MFCC means
@@ -12,7 +15,7 @@ pub mod mel;
 pub mod reference;
 pub mod stft;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::resample::ANALYSIS_RATE;
@@ -54,6 +57,19 @@ impl FeatureSet {
     }
 }
 
+/// How a clip is cut into overlapping windows, each described by its own
+/// feature vector: a 5 s clip gives six 2.5 s views instead of one, so the
+/// model sees how a sound varies, and an embedding averages the windows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segments {
+    pub seconds: f64,
+    pub hop_seconds: f64,
+}
+
+/// Windows more than this far below the loudest window are skipped (the
+/// silence that pads short recordings).
+const SILENT_WINDOW_DB: f64 = 40.0;
+
 /// The spectral analysis every feature is computed from.
 pub struct Analysis {
     /// Mono samples at [`ANALYSIS_RATE`], padded to 5 s.
@@ -65,6 +81,64 @@ pub struct Analysis {
     pub mel_power: Array2<f64>,
     /// `power_to_db` of the mel power spectrogram.
     pub mel_db: Array2<f64>,
+}
+
+impl Analysis {
+    /// The whole clip as one window.
+    pub fn whole(&self) -> Window<'_> {
+        self.window(0..self.power.nrows())
+    }
+
+    /// The part of the analysis covering `frames` (and the samples they
+    /// are centred on): views, not copies.
+    pub fn window(&self, frames: std::ops::Range<usize>) -> Window<'_> {
+        let samples = (frames.start * stft::HOP).min(self.signal.len())
+            ..(frames.end * stft::HOP).min(self.signal.len());
+        Window {
+            signal: &self.signal[samples],
+            sample_rate: self.sample_rate,
+            power: self.power.slice(ndarray::s![frames.clone(), ..]),
+            mel_power: self.mel_power.slice(ndarray::s![frames.clone(), ..]),
+            mel_db: self.mel_db.slice(ndarray::s![frames, ..]),
+        }
+    }
+
+    /// Frame ranges of the non-silent windows (the whole clip if it is no
+    /// longer than one window, and always at least one window).
+    pub fn windows(&self, segments: Segments) -> Vec<std::ops::Range<usize>> {
+        let frames = self.power.nrows();
+        let per_second = self.sample_rate / stft::HOP as f64;
+        let length = ((segments.seconds * per_second).round() as usize).max(1);
+        let hop = ((segments.hop_seconds * per_second).round() as usize).max(1);
+        if length >= frames {
+            return std::iter::once(0..frames).collect();
+        }
+        let ranges: Vec<_> = (0..=(frames - length) / hop)
+            .map(|k| k * hop..k * hop + length)
+            .collect();
+        let energy: Vec<f64> = ranges
+            .iter()
+            .map(|r| self.mel_power.slice(ndarray::s![r.clone(), ..]).sum())
+            .collect();
+        let loudest = energy.iter().copied().fold(0.0, f64::max);
+        let floor = loudest * 10f64.powf(-SILENT_WINDOW_DB / 10.0);
+        ranges
+            .into_iter()
+            .zip(energy)
+            .filter(|(_, e)| *e >= floor)
+            .map(|(r, _)| r)
+            .collect()
+    }
+}
+
+/// Frames of an [`Analysis`] (all, or one window's) that features are
+/// computed from.
+pub struct Window<'a> {
+    pub signal: &'a [f32],
+    pub sample_rate: f64,
+    pub power: ArrayView2<'a, f64>,
+    pub mel_power: ArrayView2<'a, f64>,
+    pub mel_db: ArrayView2<'a, f64>,
 }
 
 /// Reusable analysis plans (FFT plan, window, mel filterbank); cheap to share
@@ -104,15 +178,37 @@ impl Extractor {
 
     /// The feature vector of mono samples at [`ANALYSIS_RATE`].
     pub fn features(&self, set: FeatureSet, signal: Vec<f32>) -> Vec<f64> {
+        let mut windows = self.window_features(set, None, signal);
+        windows.pop().expect("one window")
+    }
+
+    /// One feature vector per window of `segments`, or one for the whole
+    /// clip when `segments` is `None`.
+    pub fn window_features(
+        &self,
+        set: FeatureSet,
+        segments: Option<Segments>,
+        signal: Vec<f32>,
+    ) -> Vec<Vec<f64>> {
         let analysis = self.analyse(signal);
-        let reference = reference::compute(&analysis);
-        match set {
-            FeatureSet::Reference => reference,
-            FeatureSet::Extended => {
-                let mut out = reference[N_MFCC..].to_vec();
-                out.extend(extended::compute(&analysis));
-                out
-            }
-        }
+        let values = reference::FrameValues::new(&analysis.whole());
+        let windows = match segments {
+            None => std::iter::once(0..analysis.power.nrows()).collect(),
+            Some(segments) => analysis.windows(segments),
+        };
+        windows
+            .into_iter()
+            .map(|frames| {
+                let reference = values.summarise(frames.clone());
+                match set {
+                    FeatureSet::Reference => reference,
+                    FeatureSet::Extended => {
+                        let mut out = reference[N_MFCC..].to_vec();
+                        out.extend(extended::compute(&analysis.window(frames)));
+                        out
+                    }
+                }
+            })
+            .collect()
     }
 }

@@ -2,12 +2,14 @@
 //! 20 MFCC means and 20 standard deviations, mean spectral centroid,
 //! roll-off (85 %), flatness, zero-crossing rate and 12 chroma means.
 
-use ndarray::{Array2, Axis};
+use std::ops::Range;
 
-use super::chroma::chroma_means;
+use ndarray::{s, Array2, ArrayView2, Axis};
+
+use super::chroma::chroma_frames;
 use super::mel::dct_matrix;
 use super::stft::{bin_frequencies, HOP, N_FFT};
-use super::Analysis;
+use super::Window;
 
 pub const COUNT: usize = 56;
 
@@ -31,71 +33,113 @@ pub fn names() -> Vec<String> {
 }
 
 /// MFCCs (frames × 20) from the log-mel spectrogram.
-pub fn mfcc(mel_db: &Array2<f64>) -> Array2<f64> {
+pub fn mfcc(mel_db: &ArrayView2<f64>) -> Array2<f64> {
     mel_db.dot(&dct_matrix().t())
 }
 
-pub fn compute(a: &Analysis) -> Vec<f64> {
-    let mut out = Vec::with_capacity(COUNT);
-    let mfcc = mfcc(&a.mel_db);
-    out.extend(mfcc.mean_axis(Axis(0)).expect("frames"));
-    out.extend(mfcc.std_axis(Axis(0), 0.0));
-
-    let freqs = bin_frequencies(a.sample_rate);
-    let (mut centroid, mut rolloff, mut flatness) = (0.0, 0.0, 0.0);
-    for row in a.power.rows() {
-        let power = row.as_slice().expect("standard layout");
-        let magnitude: Vec<f64> = power.iter().map(|p| p.sqrt()).collect();
-        let total: f64 = magnitude.iter().sum();
-        if total > f64::MIN_POSITIVE {
-            centroid += freqs
-                .iter()
-                .zip(&magnitude)
-                .map(|(f, m)| f * m)
-                .sum::<f64>()
-                / total;
-        }
-        let threshold = 0.85 * total;
-        let mut cumulative = 0.0;
-        for (f, m) in freqs.iter().zip(&magnitude) {
-            cumulative += m;
-            if cumulative >= threshold {
-                rolloff += f;
-                break;
-            }
-        }
-        // Flatness on power floored at 1e-10, as librosa does.
-        let floored = power.iter().map(|p| p.max(1e-10));
-        let log_mean = floored.clone().map(f64::ln).sum::<f64>() / power.len() as f64;
-        let mean = floored.sum::<f64>() / power.len() as f64;
-        flatness += log_mean.exp() / mean;
-    }
-    let frames = a.power.nrows() as f64;
-    out.extend([centroid / frames, rolloff / frames, flatness / frames]);
-    out.push(zero_crossing_rate(&a.signal));
-    out.extend(chroma_means(&a.power, a.sample_rate));
-    debug_assert_eq!(out.len(), COUNT);
-    out
+/// What the reference features summarise, per frame of a clip: computed
+/// once, then averaged over the whole clip or over each window.
+pub struct FrameValues {
+    /// frames × 20.
+    mfcc: Array2<f64>,
+    /// frames × (centroid, roll-off, flatness, zero-crossing rate).
+    spectral: Array2<f64>,
+    /// frames × 12, each frame max-normalised; the tuning is estimated once.
+    chroma: Array2<f64>,
 }
 
-/// librosa's `zero_crossing_rate`: edge-padded centred frames of 2048,
-/// |x| ≤ 1e-10 counted as zero and zero counted as positive; the mean over
-/// frames of the fraction of sign changes.
-fn zero_crossing_rate(signal: &[f32]) -> f64 {
+impl FrameValues {
+    pub fn new(a: &Window) -> Self {
+        let freqs = bin_frequencies(a.sample_rate);
+        let zcr = zero_crossing_rates(a.signal);
+        let mut spectral = Array2::zeros((a.power.nrows(), 4));
+        let mut magnitude = vec![0.0; freqs.len()];
+        for ((row, mut out), zcr) in a.power.rows().into_iter().zip(spectral.rows_mut()).zip(zcr) {
+            let power = row.as_slice().expect("standard layout");
+            for (m, p) in magnitude.iter_mut().zip(power) {
+                *m = p.sqrt();
+            }
+            let total: f64 = magnitude.iter().sum();
+            if total > f64::MIN_POSITIVE {
+                out[0] = freqs
+                    .iter()
+                    .zip(&magnitude)
+                    .map(|(f, m)| f * m)
+                    .sum::<f64>()
+                    / total;
+            }
+            let threshold = 0.85 * total;
+            let mut cumulative = 0.0;
+            for (f, m) in freqs.iter().zip(&magnitude) {
+                cumulative += m;
+                if cumulative >= threshold {
+                    out[1] = *f;
+                    break;
+                }
+            }
+            out[2] = spectral_flatness(power);
+            out[3] = zcr;
+        }
+        FrameValues {
+            mfcc: mfcc(&a.mel_db),
+            spectral,
+            chroma: chroma_frames(&a.power, a.sample_rate),
+        }
+    }
+
+    pub fn frames(&self) -> usize {
+        self.mfcc.nrows()
+    }
+
+    /// The 56 features over `frames`.
+    pub fn summarise(&self, frames: Range<usize>) -> Vec<f64> {
+        let rows = |m: &Array2<f64>| m.slice(s![frames.clone(), ..]).to_owned();
+        let mfcc = rows(&self.mfcc);
+        let mut out = Vec::with_capacity(COUNT);
+        out.extend(mfcc.mean_axis(Axis(0)).expect("frames"));
+        out.extend(mfcc.std_axis(Axis(0), 0.0));
+        out.extend(rows(&self.spectral).mean_axis(Axis(0)).expect("frames"));
+        out.extend(rows(&self.chroma).mean_axis(Axis(0)).expect("frames"));
+        debug_assert_eq!(out.len(), COUNT);
+        out
+    }
+}
+
+/// Geometric over arithmetic mean of the power floored at 1e-10, as
+/// librosa's `spectral_flatness`. The logarithm is taken of products of 16
+/// values (within f64's range for any power from 1e-10 to 1e16), which
+/// costs a sixteenth of the logarithms.
+fn spectral_flatness(power: &[f64]) -> f64 {
+    let log_sum: f64 = power
+        .chunks(16)
+        .map(|chunk| chunk.iter().map(|p| p.max(1e-10)).product::<f64>().ln())
+        .sum();
+    let mean = power.iter().map(|p| p.max(1e-10)).sum::<f64>() / power.len() as f64;
+    (log_sum / power.len() as f64).exp() / mean
+}
+
+/// librosa's `zero_crossing_rate` of every frame: edge-padded centred
+/// frames of 2048, |x| ≤ 1e-10 counted as zero and zero counted as
+/// positive; the fraction of sign changes. Counted with a running sum of
+/// sign changes, so each frame costs two lookups instead of 2048.
+fn zero_crossing_rates(signal: &[f32]) -> Vec<f64> {
     let n = signal.len() as isize;
-    let sign = |i: isize| {
+    let half = (N_FFT / 2) as isize;
+    let negative = |i: isize| {
         let x = signal[i.clamp(0, n - 1) as usize];
         x < 0.0 && x.abs() > 1e-10
     };
-    let frames = 1 + signal.len() / HOP;
-    let half = (N_FFT / 2) as isize;
-    let mut total = 0.0;
-    for t in 0..frames {
-        let start = (t * HOP) as isize - half;
-        let crossings = (1..N_FFT as isize)
-            .filter(|&i| sign(start + i) != sign(start + i - 1))
-            .count();
-        total += crossings as f64 / N_FFT as f64;
+    // changes[p] = sign changes between padded positions 0 … p (position
+    // p is sample p − half).
+    let padded = signal.len() + N_FFT;
+    let mut changes = Vec::with_capacity(padded);
+    let mut count = 0u32;
+    changes.push(0);
+    for p in 1..padded as isize {
+        count += u32::from(negative(p - half) != negative(p - 1 - half));
+        changes.push(count);
     }
-    total / frames as f64
+    (0..1 + signal.len() / HOP)
+        .map(|t| f64::from(changes[t * HOP + N_FFT - 1] - changes[t * HOP]) / N_FFT as f64)
+        .collect()
 }
