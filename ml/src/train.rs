@@ -72,7 +72,7 @@ impl Config {
                 hop_seconds: 0.5,
             }),
             kernel: Some(Kernel {
-                cosines: 256,
+                cosines: 128,
                 width: 0.5,
                 linear: 0.3,
                 seed: 1,

@@ -59,24 +59,11 @@ impl FrameValues {
             for (m, p) in magnitude.iter_mut().zip(power) {
                 *m = p.sqrt();
             }
-            let total: f64 = magnitude.iter().sum();
+            let total = sum(&magnitude);
             if total > f64::MIN_POSITIVE {
-                out[0] = freqs
-                    .iter()
-                    .zip(&magnitude)
-                    .map(|(f, m)| f * m)
-                    .sum::<f64>()
-                    / total;
+                out[0] = dot(&freqs, &magnitude) / total;
             }
-            let threshold = 0.85 * total;
-            let mut cumulative = 0.0;
-            for (f, m) in freqs.iter().zip(&magnitude) {
-                cumulative += m;
-                if cumulative >= threshold {
-                    out[1] = *f;
-                    break;
-                }
-            }
+            out[1] = freqs[rolloff_bin(&magnitude, 0.85 * total)];
             out[2] = spectral_flatness(power);
             out[3] = zcr;
         }
@@ -105,16 +92,81 @@ impl FrameValues {
     }
 }
 
-/// Geometric over arithmetic mean of the power floored at 1e-10, as
-/// librosa's `spectral_flatness`. The logarithm is taken of products of 16
-/// values (within f64's range for any power from 1e-10 to 1e16), which
-/// costs a sixteenth of the logarithms.
-fn spectral_flatness(power: &[f64]) -> f64 {
-    let log_sum: f64 = power
-        .chunks(16)
-        .map(|chunk| chunk.iter().map(|p| p.max(1e-10)).product::<f64>().ln())
+/// Lanes of the sums below: with independent accumulators a float sum is
+/// not one long dependency chain, and it vectorises.
+const LANES: usize = 8;
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
         .sum();
-    let mean = power.iter().map(|p| p.max(1e-10)).sum::<f64>() / power.len() as f64;
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+fn sum(a: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let chunks = a.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().sum();
+    for x in chunks {
+        for i in 0..LANES {
+            acc[i] += x[i];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// The first bin at which the cumulative magnitude reaches `threshold`
+/// (librosa's roll-off): whole blocks are skipped by their sums, then the
+/// block that crosses is scanned.
+fn rolloff_bin(magnitude: &[f64], threshold: f64) -> usize {
+    let mut cumulative = 0.0;
+    for (b, block) in magnitude.chunks(LANES).enumerate() {
+        let block_sum: f64 = block.iter().sum();
+        if cumulative + block_sum >= threshold {
+            for (i, m) in block.iter().enumerate() {
+                cumulative += m;
+                if cumulative >= threshold {
+                    return b * LANES + i;
+                }
+            }
+        }
+        cumulative += block_sum;
+    }
+    magnitude.len() - 1
+}
+
+/// Geometric over arithmetic mean of the power floored at 1e-10, as
+/// librosa's `spectral_flatness`. Logarithms are taken of products of 16
+/// values (within f64's range for any power from 1e-10 to 1e16), in
+/// [`LANES`] independent products: a sixteenth of the logarithms.
+fn spectral_flatness(power: &[f64]) -> f64 {
+    let mut log_sum = 0.0;
+    let mut floored = [0.0f64; LANES];
+    for block in power.chunks(16 * LANES) {
+        let mut products = [1.0f64; LANES];
+        let lanes = block.chunks_exact(LANES);
+        let tail: f64 = lanes.remainder().iter().map(|p| p.max(1e-10)).product();
+        let tail_sum: f64 = lanes.remainder().iter().map(|p| p.max(1e-10)).sum();
+        for x in lanes {
+            for i in 0..LANES {
+                products[i] *= x[i].max(1e-10);
+                floored[i] += x[i].max(1e-10);
+            }
+        }
+        log_sum += products.iter().map(|p| p.ln()).sum::<f64>() + tail.ln();
+        floored[0] += tail_sum;
+    }
+    let mean = floored.iter().sum::<f64>() / power.len() as f64;
     (log_sum / power.len() as f64).exp() / mean
 }
 
