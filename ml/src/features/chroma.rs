@@ -29,7 +29,7 @@ pub fn estimate_tuning(power: &ArrayView2<f64>, sample_rate: f64) -> f64 {
     let mut mags = Vec::new();
     for row in power.rows() {
         let s = row.as_slice().expect("standard layout");
-        let ref_value = 0.1 * s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let ref_value = 0.1 * largest(s);
         let gated = |k: usize| if s[k] > ref_value { s[k] } else { 0.0 };
         for k in 1..N_BINS - 1 {
             if !in_band[k] {
@@ -67,6 +67,26 @@ pub fn estimate_tuning(power: &ArrayView2<f64>, sample_rate: f64) -> f64 {
     }
     let best = (0..100).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
     -0.5 + best as f64 / 100.0
+}
+
+/// The largest value, in eight lanes (a plain fold over `f64::max` is one
+/// long dependency chain).
+fn largest(values: &[f64]) -> f64 {
+    let mut lanes = [f64::NEG_INFINITY; 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            if v > *lane {
+                *lane = v;
+            }
+        }
+    }
+    lanes.iter().copied().fold(tail, f64::max)
 }
 
 fn median(values: &[f64]) -> f64 {
