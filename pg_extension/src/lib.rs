@@ -5,14 +5,24 @@
 //!
 //! Module map:
 //! - `space`: the 5-dimensional taste space (axes, unit vectors).
-//! - `preference`: how one rating moves a listener's taste (DOMAIN.md's learning rule).
+//! - `preference`: how one rating moves a listener's taste (DOMAIN.md's learning rule), and
+//!   the survey that sets it.
+//! - `recommend`: the recency penalty and the exact top k read from a distance-ordered stream.
+//! - `group`: the group vector of the listeners at a player.
+//! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
 //! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
-//! - `api`: the SQL-facing functions, one file per family.
+//! - `api`: the SQL-facing functions and the vote trigger, one file per family.
+//! - `fixture` (tests only): the real schema, from `sql/`, inside a test's transaction.
 
 mod api;
+#[cfg(any(test, feature = "pg_test"))]
+mod fixture;
+pub mod group;
 pub mod password;
 pub mod preference;
+pub mod queue;
+pub mod recommend;
 pub mod space;
 pub mod token;
 mod vector;

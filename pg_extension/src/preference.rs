@@ -6,7 +6,7 @@
 //! dislikes of strength 0.5 and 1, and 3 changes nothing. A listener with no vector yet starts
 //! at `s` on a like and at the neutral prior on a dislike. The result is never zero or
 //! non-finite: a rating that cannot give a direction (a silent, all-zero embedding) changes
-//! nothing.
+//! nothing. The survey sets the vector directly from one weight per axis.
 
 use crate::space::{self, VectorError};
 
@@ -100,16 +100,17 @@ pub fn apply_rating(
     }
 }
 
+/// The listener's vector from the survey: one weight in [0, 1] per axis, scaled to length 1.
+pub fn from_survey(answers: &[f32]) -> Result<Vec<f32>, VectorError> {
+    space::check_weights(answers)?;
+    let unit = space::normalize(&space::widen(answers)).ok_or(VectorError::Zero)?;
+    Ok(space::narrow(&unit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_close(a: &[f32], b: &[f32]) {
-        assert!(
-            a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6),
-            "{a:?} != {b:?}"
-        );
-    }
+    use crate::space::assert_close;
 
     fn norm(v: &[f32]) -> f32 {
         v.iter().map(|x| x * x).sum::<f32>().sqrt()
@@ -197,6 +198,21 @@ mod tests {
             let v = u.as_deref().unwrap();
             assert!((norm(v) - 1.0).abs() < 1e-5 && v.iter().all(|x| x.is_finite()));
         }
+    }
+
+    #[test]
+    fn a_survey_sets_the_direction_of_its_answers() {
+        let taste = from_survey(&[0.0, 0.0, 0.3, 0.4, 0.0]).unwrap();
+        assert_close(&taste, &[0.0, 0.0, 0.6, 0.8, 0.0]);
+        assert_eq!(from_survey(&[0.0; 5]), Err(VectorError::Zero));
+        assert_eq!(
+            from_survey(&[2.0, 0.0, 0.0, 0.0, 0.0]),
+            Err(VectorError::OutsideUnitInterval {
+                axis: 0,
+                value: 2.0
+            })
+        );
+        assert_eq!(from_survey(&[1.0]), Err(VectorError::WrongDimensions(1)));
     }
 
     #[test]

@@ -15,6 +15,15 @@ pub const DIMENSIONS: usize = AXES.len();
 pub enum VectorError {
     WrongDimensions(usize),
     NotFinite,
+    /// A weight (an embedding's or a survey answer) outside [0, 1], on the named axis.
+    OutsideUnitInterval {
+        axis: usize,
+        value: f32,
+    },
+    /// All zeros: no direction, so no distance to any taste.
+    Zero,
+    /// A taste vector is stored at length 1.
+    NotUnitLength(f64),
 }
 
 impl std::fmt::Display for VectorError {
@@ -31,6 +40,18 @@ impl std::fmt::Display for VectorError {
                 f,
                 "vector components must be finite numbers (no NaN or infinity)"
             ),
+            VectorError::OutsideUnitInterval { axis, value } => write!(
+                f,
+                "each weight is a number from 0 to 1, but {} is {value}",
+                AXES[*axis]
+            ),
+            VectorError::Zero => write!(
+                f,
+                "all weights are 0, so it points nowhere; at least one must be above 0"
+            ),
+            VectorError::NotUnitLength(length) => {
+                write!(f, "a taste vector has length 1, not {length}")
+            }
         }
     }
 }
@@ -42,6 +63,38 @@ pub fn check(v: &[f32]) -> Result<(), VectorError> {
     }
     if !v.iter().all(|x| x.is_finite()) {
         return Err(VectorError::NotFinite);
+    }
+    Ok(())
+}
+
+/// Checks a vector of weights (an embedding, survey answers): the taste space's dimensions,
+/// each weight in [0, 1], not all zero.
+pub fn check_weights(v: &[f32]) -> Result<(), VectorError> {
+    check(v)?;
+    if let Some((axis, &value)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(0.0..=1.0).contains(*x))
+    {
+        return Err(VectorError::OutsideUnitInterval { axis, value });
+    }
+    if v.iter().all(|&x| x == 0.0) {
+        return Err(VectorError::Zero);
+    }
+    Ok(())
+}
+
+/// How far from length 1 a stored taste vector may be: f32 rounding of a normalised vector
+/// is far below this, a vector that skipped normalisation far above.
+pub const UNIT_LENGTH_TOLERANCE: f64 = 1e-4;
+
+/// Checks a taste vector: the taste space's dimensions, unit length.
+pub fn check_taste(v: &[f32]) -> Result<(), VectorError> {
+    check(v)?;
+    let wide = widen(v);
+    let length = dot(&wide, &wide).sqrt();
+    if (length - 1.0).abs() > UNIT_LENGTH_TOLERANCE {
+        return Err(VectorError::NotUnitLength(length));
     }
     Ok(())
 }
@@ -62,6 +115,15 @@ pub fn widen(v: &[f32]) -> Vec<f64> {
 
 pub fn narrow(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
+}
+
+/// Test helper: `a` and `b` agree to within f32 rounding.
+#[cfg(any(test, feature = "pg_test"))]
+pub fn assert_close(a: &[f32], b: &[f32]) {
+    assert!(
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6),
+        "{a:?} != {b:?}"
+    );
 }
 
 #[cfg(test)]
@@ -87,5 +149,42 @@ mod tests {
         assert!(VectorError::WrongDimensions(3)
             .to_string()
             .contains("rain, sea_waves"));
+    }
+
+    #[test]
+    fn weights_are_from_0_to_1_and_not_all_zero() {
+        assert_eq!(check_weights(&[0.0, 1.0, 0.5, 0.0, 0.25]), Ok(()));
+        assert_eq!(
+            check_weights(&[0.0, 0.0, 1.5, 0.0, 0.0]),
+            Err(VectorError::OutsideUnitInterval {
+                axis: 2,
+                value: 1.5
+            })
+        );
+        assert_eq!(
+            check_weights(&[0.0, -0.1, 0.0, 0.0, 0.0])
+                .unwrap_err()
+                .to_string(),
+            "each weight is a number from 0 to 1, but sea_waves is -0.1"
+        );
+        assert_eq!(check_weights(&[0.0; 5]), Err(VectorError::Zero));
+        assert_eq!(
+            check_weights(&[0.5; 4]),
+            Err(VectorError::WrongDimensions(4))
+        );
+    }
+
+    #[test]
+    fn a_taste_has_unit_length() {
+        assert_eq!(check_taste(&[0.6, 0.8, 0.0, 0.0, 0.0]), Ok(()));
+        assert_eq!(check_taste(&[-0.6, 0.0, 0.8, 0.0, 0.0]), Ok(()));
+        assert!(matches!(
+            check_taste(&[0.5, 0.5, 0.0, 0.0, 0.0]),
+            Err(VectorError::NotUnitLength(_))
+        ));
+        assert!(matches!(
+            check_taste(&[0.0; 5]),
+            Err(VectorError::NotUnitLength(_))
+        ));
     }
 }

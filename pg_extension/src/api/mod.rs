@@ -2,4 +2,9 @@
 //! the rule's errors into SQLSTATEs that PostgREST maps to 4xx answers.
 
 mod auth;
+mod checks;
 mod preference;
+mod queue;
+mod recommend;
+mod survey;
+mod votes;
