@@ -305,3 +305,37 @@ fn restrict_to_owner(dir: &Path) -> Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        migration_files(dir)
+            .unwrap()
+            .iter()
+            .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The Supabase CLI reads `supabase/migrations/`; those are links to `sql/`, so the two
+    /// can never drift apart unnoticed.
+    #[test]
+    fn supabase_migrations_are_exactly_the_sql_migrations() {
+        let repo = paths::repo();
+        let sql = names(&repo.join("sql"));
+        assert_eq!(
+            names(&repo.join("supabase/migrations")),
+            sql,
+            "every sql/ migration needs its link: cd supabase/migrations && ln -s ../../sql/NAME NAME"
+        );
+        for name in &sql {
+            let original = std::fs::read(repo.join("sql").join(name)).unwrap();
+            let mirror = std::fs::read(repo.join("supabase/migrations").join(name)).unwrap();
+            assert_eq!(
+                mirror, original,
+                "supabase/migrations/{name} differs from sql/{name}"
+            );
+        }
+    }
+}

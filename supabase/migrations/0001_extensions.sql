@@ -1,0 +1,1 @@
+../../sql/0001_extensions.sql

@@ -1,0 +1,1 @@
+../../sql/0002_gateway_role.sql

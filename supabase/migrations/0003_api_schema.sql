@@ -1,0 +1,1 @@
+../../sql/0003_api_schema.sql

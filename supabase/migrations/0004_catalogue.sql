@@ -1,0 +1,1 @@
+../../sql/0004_catalogue.sql

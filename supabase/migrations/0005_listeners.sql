@@ -1,0 +1,1 @@
+../../sql/0005_listeners.sql

@@ -1,0 +1,1 @@
+../../sql/0006_players_and_sessions.sql

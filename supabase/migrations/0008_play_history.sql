@@ -1,0 +1,1 @@
+../../sql/0008_play_history.sql
