@@ -64,6 +64,20 @@ pub fn api(token: Option<&str>) -> Postgrest {
     }
 }
 
+/// Calls the RPC `function` with a JSON `body`; returns the HTTP status and the JSON answer.
+pub async fn rpc(token: Option<&str>, function: &str, body: &str) -> (u16, Value) {
+    let response = api(token)
+        .rpc(function, body)
+        .execute()
+        .await
+        .expect("PostgREST answers");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.expect("PostgREST answers JSON"),
+    )
+}
+
 /// Parses pgvector's text form (`[1,0.5,…]`), as PostgREST returns a `vector`.
 pub fn parse_vector(value: &Value) -> Vec<f32> {
     let text = value

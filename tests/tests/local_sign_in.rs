@@ -6,16 +6,7 @@ use jsonwebtoken::{decode, DecodingKey, Validation};
 use serde_json::{json, Value};
 
 async fn rpc(function: &str, body: Value) -> (u16, Value) {
-    let response = api(None)
-        .rpc(function, body.to_string())
-        .execute()
-        .await
-        .expect("PostgREST answers");
-    let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.expect("PostgREST answers JSON"),
-    )
+    cosound_e2e::rpc(None, function, &body.to_string()).await
 }
 
 fn unique_email(name: &str) -> String {

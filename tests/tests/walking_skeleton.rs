@@ -2,7 +2,7 @@
 //! cosound extension's Rust code on pgvector values; bad tokens are refused; the gateway
 //! reaches the database and the S3 bucket.
 
-use cosound_e2e::{api, gateway_url, listener_claims, now, parse_vector, sign, token};
+use cosound_e2e::{gateway_url, listener_claims, now, parse_vector, rpc, sign, token};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -10,16 +10,7 @@ const RATE_RAIN_LISTENER_LIKES_WAVES: &str =
     r#"{"preference": "[1,0,0,0,0]", "embedding": "[0,0.5,0,0,0]", "rating": 5}"#;
 
 async fn call(token: Option<&str>, body: &str) -> (u16, Value) {
-    let response = api(token)
-        .rpc("preference_after_rating", body)
-        .execute()
-        .await
-        .expect("PostgREST answers");
-    let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.expect("PostgREST answers JSON"),
-    )
+    rpc(token, "preference_after_rating", body).await
 }
 
 #[tokio::test]
