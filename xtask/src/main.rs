@@ -1,4 +1,4 @@
-//! Cosound's dev automation: `cargo xtask up | down | status | test`.
+//! Cosound's dev automation: `cargo xtask up | down | status | test | e2e | bench`.
 //!
 //! Module map:
 //! - `paths`: where the repository and the one git-ignored state directory are.
@@ -40,6 +40,12 @@ enum Command {
     Status,
     /// Install what is missing, then run every test against a throw-away stack of its own.
     Test,
+    /// Only the end-to-end tests (optionally filtered, e.g. `e2e --test api_rls`) on a fresh stack.
+    E2e {
+        /// Arguments for `cargo test -p cosound-e2e`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run the benchmarks (all, or the one named) against a throw-away stack; they print tables.
     Bench { name: Option<String> },
 }
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
         Command::Down => stack::down(),
         Command::Status => stack::status(),
         Command::Test => suite::run(),
+        Command::E2e { args } => suite::end_to_end_only(&args),
         Command::Bench { name } => suite::bench(name.as_deref()),
     };
     match outcome {

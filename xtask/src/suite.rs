@@ -46,7 +46,13 @@ pub fn run() -> Result<()> {
     ]))
     .context("unit tests failed")?;
     pg_tests()?;
-    end_to_end()
+    end_to_end(&[])
+}
+
+/// The end-to-end tests alone, for iterating on them; `args` go to `cargo test`.
+pub fn end_to_end_only(args: &[String]) -> Result<()> {
+    toolchain::ensure()?;
+    end_to_end(args)
 }
 
 /// `cargo pgrx test` runs its own temporary cluster; as root, through the database's OS user.
@@ -64,12 +70,13 @@ fn pg_tests() -> Result<()> {
     cmd::run(&mut test).context("#[pg_test] tests failed")
 }
 
-fn end_to_end() -> Result<()> {
+fn end_to_end(args: &[String]) -> Result<()> {
     with_test_stack(Profile::Debug, |stack| {
         cmd::run(
             Command::new("cargo")
                 .current_dir(paths::repo())
                 .args(["test", "-p", END_TO_END])
+                .args(args)
                 .envs(stack.client_env()),
         )
         .context("end-to-end tests failed")
