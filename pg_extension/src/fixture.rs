@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0009_queues.sql",
         include_str!("../../sql/0009_queues.sql"),
     ),
+    (
+        "sql/0010_roles_and_access.sql",
+        include_str!("../../sql/0010_roles_and_access.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -139,10 +139,10 @@ impl Service {
         let group = format!("-{pid}");
         let _ = cmd::output(Command::new("kill").args(["-TERM", "--", &group]));
         let started = Instant::now();
-        while Path::new(&format!("/proc/{pid}")).exists() && started.elapsed() < STOP_TIMEOUT {
+        while is_alive(pid) && started.elapsed() < STOP_TIMEOUT {
             std::thread::sleep(Duration::from_millis(100));
         }
-        if Path::new(&format!("/proc/{pid}")).exists() {
+        if is_alive(pid) {
             println!(
                 "{} did not stop within {}s: killing it",
                 self.name,
@@ -163,6 +163,16 @@ impl Service {
             None => format!("{:<10} stopped", self.name),
         }
     }
+}
+
+/// Whether the process runs. A child of ours that exited stays a zombie until reaped, which
+/// counts as stopped.
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name, which is in parentheses and may contain spaces.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
 }
 
 /// Fails with the fix when another program holds `port`.

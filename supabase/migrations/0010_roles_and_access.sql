@@ -1,0 +1,1 @@
+../../sql/0010_roles_and_access.sql
