@@ -68,13 +68,8 @@ alter table cosound.songs
   add column content_type text
     constraint content_type_is_audio check (content_type ~ '^audio/[a-z0-9.+-]+$');
 
--- A player's check-in code (printed as a QR code or written to an NFC tag) and its last
--- heartbeat.
-alter table cosound.players
-  add column checkin_code text unique
-    constraint checkin_code_is_6_to_32_letters_digits_or_dashes
-      check (checkin_code ~ '^[A-Za-z0-9-]{6,32}$'),
-  add column last_seen_at timestamptz;
+-- When the player's device last reported in (its heartbeat).
+alter table cosound.players add column last_seen_at timestamptz;
 
 -- The gateway: uploads songs, checks staff roles and player managers, serves media for queues
 -- and libraries, and refreshes queues on its clock.

@@ -54,6 +54,22 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0010_roles_and_access.sql",
         include_str!("../../sql/0010_roles_and_access.sql"),
     ),
+    (
+        "sql/0011_row_level_security.sql",
+        include_str!("../../sql/0011_row_level_security.sql"),
+    ),
+    (
+        "sql/0012_api_listeners.sql",
+        include_str!("../../sql/0012_api_listeners.sql"),
+    ),
+    (
+        "sql/0013_api_players.sql",
+        include_str!("../../sql/0013_api_players.sql"),
+    ),
+    (
+        "sql/0014_api_management.sql",
+        include_str!("../../sql/0014_api_management.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

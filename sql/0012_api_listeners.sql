@@ -1,0 +1,316 @@
+-- The listener's API: the catalogue and the rooms, check-in (at a player or by code) and
+-- check-out, ratings, the taste vector and the survey, recommendations, the monthly
+-- leaderboard and my stats.
+--
+-- Reads are views that run with the caller's rights, so row-level security applies. Writes
+-- are functions that run as their owner, check who asks first, and refuse with a message and
+-- an HTTP status PostgREST understands (SQLSTATE PTxyz answers xyz; 22023 and 23514 → 400).
+-- Every function notifies `cosound_activity` with the player whose listeners changed, so the
+-- gateway refreshes that queue at once.
+
+-- Shown on the leaderboard instead of anything identifying.
+alter table cosound.profiles
+  add column display_name text
+    constraint display_name_is_1_to_40_characters
+      check (char_length(btrim(display_name)) between 1 and 40);
+
+-- Printed as a QR code or written to an NFC tag in the room; scanning it checks a listener in.
+-- Kept apart from players so that listeners can see the rooms but not their codes.
+create table cosound.checkin_codes (
+  code text primary key
+    constraint code_is_6_to_32_capitals_digits_or_dashes check (code ~ '^[A-Z0-9-]{6,32}$'),
+  player_id bigint not null references cosound.players (id) on delete cascade,
+  created_at timestamptz not null default now()
+);
+create index checkin_codes_by_player on cosound.checkin_codes (player_id);
+alter table cosound.checkin_codes enable row level security;
+grant select on cosound.checkin_codes to authenticated;
+create policy codes_of_managed_players on cosound.checkin_codes
+  for select to authenticated using (cosound.manages_player(player_id));
+
+-- Rooms are listed for every signed-in listener, so they can check in by choosing one.
+create policy rooms_are_listed_for_listeners on cosound.players
+  for select to authenticated using (true);
+
+-- The caller's user id, refusing a request without a signed-in user who has an account.
+create function cosound.require_listener() returns uuid
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  uid uuid := auth.uid();
+begin
+  if uid is null then
+    raise sqlstate 'PT401' using message = 'sign in first: this needs a listener''s token';
+  end if;
+  if not exists (select from cosound.profiles where id = uid) then
+    raise sqlstate 'PT401' using message = 'this token''s user has no account here';
+  end if;
+  return uid;
+end
+$$;
+
+-- The player where the listener is checked in now, if any.
+create function cosound.current_player(listener uuid) returns bigint
+language sql stable security definer set search_path = ''
+as $$
+  select player_id from cosound.sessions
+   where listener_id = listener and ended_at is null and expires_at > now()
+$$;
+
+revoke execute on function cosound.require_listener, cosound.current_player from public;
+
+create view api.songs with (security_invoker = true) as
+  select id, type, title, duration_ms, embedding, loudness_gain_db, byte_size, content_sha256,
+         content_type, last_played_at, created_at
+    from cosound.songs;
+comment on view api.songs is
+  'The catalogue. embedding: weights for rain, sea_waves, thunderstorm, wind, crackling_fire, each in [0, 1].';
+grant select on api.songs to authenticated, player;
+
+create view api.players with (security_invoker = true) as
+  select id, name, owner_id as manager_id, last_seen_at, created_at,
+         coalesce(last_seen_at > now() - interval '1 minute', false) as online
+    from cosound.players;
+comment on view api.players is 'The rooms: every player, and whether its device was heard from in the last minute.';
+grant select on api.players to authenticated;
+
+create view api.my_profile with (security_invoker = true) as
+  select p.id, p.display_name, p.preference, p.preference_updated_at, p.created_at,
+         array(select s.role from cosound.staff s where s.user_id = p.id order by s.role) as roles,
+         cosound.current_player(p.id) as checked_in_at
+    from cosound.profiles p
+   where p.id = auth.uid();
+comment on view api.my_profile is
+  'The signed-in listener: taste vector (null until a rating or the survey), staff roles, where checked in.';
+grant select on api.my_profile to authenticated;
+
+create view api.my_votes with (security_invoker = true) as
+  select v.id, v.song_id, s.title, v.rating, v.player_id, v.created_at
+    from cosound.votes v join cosound.songs s on s.id = v.song_id
+   where v.listener_id = auth.uid();
+comment on view api.my_votes is 'The signed-in listener''s ratings.';
+grant select on api.my_votes to authenticated;
+
+create view api.my_sessions with (security_invoker = true) as
+  select id, player_id, started_at, expires_at, ended_at,
+         ended_at is null and expires_at > now() as active
+    from cosound.sessions
+   where listener_id = auth.uid();
+comment on view api.my_sessions is 'The signed-in listener''s check-ins; at most one is active.';
+grant select on api.my_sessions to authenticated;
+
+create view api.my_stats with (security_invoker = true) as
+  select
+    (select count(*) from cosound.votes v where v.listener_id = me.id) as ratings,
+    (select count(*) from cosound.votes v
+      where v.listener_id = me.id and v.created_at >= date_trunc('month', now())) as ratings_this_month,
+    (select count(*) from cosound.votes v where v.listener_id = me.id and v.rating >= 4) as positive,
+    (select count(*) from cosound.votes v where v.listener_id = me.id and v.rating <= 2) as negative,
+    (select round(avg(v.rating), 2) from cosound.votes v where v.listener_id = me.id) as mean_rating,
+    (select count(*) from cosound.sessions s where s.listener_id = me.id) as check_ins,
+    (select coalesce(round(sum(extract(epoch from
+        least(coalesce(s.ended_at, now()), s.expires_at) - s.started_at)) / 60), 0)
+       from cosound.sessions s where s.listener_id = me.id) as minutes_listened
+  from (select auth.uid() as id) me
+  where me.id is not null;
+comment on view api.my_stats is
+  'The signed-in listener''s numbers: ratings (positive = 4-5, negative = 1-2), check-ins, minutes listened.';
+grant select on api.my_stats to authenticated;
+
+create function api.check_in(player_id bigint default null, code text default null)
+returns json
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  listener uuid := cosound.require_listener();
+  player cosound.players;
+  previous bigint;
+  session cosound.sessions;
+begin
+  if (check_in.player_id is null) = (check_in.code is null) then
+    raise sqlstate '22023' using message = 'give either player_id or code (not both)';
+  end if;
+  if check_in.code is not null then
+    select p.* into player
+      from cosound.checkin_codes c join cosound.players p on p.id = c.player_id
+     where c.code = upper(btrim(check_in.code));
+    if not found then
+      raise sqlstate 'PT404' using message = format('no player has the check-in code %s', check_in.code);
+    end if;
+  else
+    select * into player from cosound.players p where p.id = check_in.player_id;
+    if not found then
+      raise sqlstate 'PT404' using message = format('no player with id %s', check_in.player_id);
+    end if;
+  end if;
+  previous := cosound.current_player(listener);
+  session := cosound.check_in(listener, player.id);
+  perform pg_notify('cosound_activity', player.id::text);
+  if previous is distinct from player.id and previous is not null then
+    perform pg_notify('cosound_activity', previous::text);
+  end if;
+  return json_build_object(
+    'session_id', session.id, 'player_id', player.id, 'player_name', player.name,
+    'started_at', session.started_at, 'expires_at', session.expires_at);
+end
+$$;
+comment on function api.check_in is
+  'Checks the signed-in listener in at a player (by player_id, or by the code on its QR/NFC tag) for an hour, ending any other session.';
+
+create function api.check_out() returns json
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  listener uuid := cosound.require_listener();
+  here bigint := cosound.current_player(listener);
+begin
+  perform cosound.check_out(listener);
+  if here is not null then
+    perform pg_notify('cosound_activity', here::text);
+  end if;
+  return json_build_object('checked_out', here is not null, 'player_id', here);
+end
+$$;
+comment on function api.check_out is 'Ends the signed-in listener''s session at once; checked_out is false when there was none.';
+
+create function api.rate(rating integer, song_id bigint default null) returns json
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  listener uuid := cosound.require_listener();
+  here bigint := cosound.current_player(listener);
+  song cosound.songs;
+  vote cosound.votes;
+begin
+  if rating is null or rating not between 1 and 5 then
+    raise sqlstate '22023'
+      using message = format('a rating is a whole number from 1 to 5, not %s', coalesce(rating::text, 'null'));
+  end if;
+  if rate.song_id is null then
+    if here is null then
+      raise sqlstate 'PT409'
+        using message = 'you are not checked in at a player: check in first, or give the song_id you rate';
+    end if;
+    -- What is playing: the loudest layer of the room's mix.
+    select s.* into song
+      from cosound.player_queue q join cosound.songs s on s.id = q.song_id
+     where q.player_id = here and q.role = 'layer'
+     order by q.gain desc, q.slot
+     limit 1;
+    if not found then
+      raise sqlstate 'PT409' using message = 'nothing is playing at your player yet';
+    end if;
+  else
+    select * into song from cosound.songs s where s.id = rate.song_id;
+    if not found then
+      raise sqlstate 'PT404' using message = format('no song with id %s', rate.song_id);
+    end if;
+  end if;
+  if song.embedding is null then
+    raise sqlstate 'PT409' using message = format('song %s has no embedding yet, so a rating cannot teach anything', song.id);
+  end if;
+  insert into cosound.votes (listener_id, song_id, player_id, rating)
+  values (listener, song.id, here, rating)
+  returning * into vote;
+  if here is not null then
+    perform pg_notify('cosound_activity', here::text);
+  end if;
+  return json_build_object(
+    'vote_id', vote.id, 'song_id', song.id, 'title', song.title, 'rating', rating,
+    'player_id', here,
+    'preference', (select p.preference from cosound.profiles p where p.id = listener));
+end
+$$;
+comment on function api.rate is
+  'Rates a song 1-5 (by default what is playing where the listener is checked in) and returns the taste vector it moved.';
+
+create function api.survey(
+  rain real, sea_waves real, thunderstorm real, wind real, crackling_fire real
+) returns json
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  listener uuid := cosound.require_listener();
+  here bigint := cosound.current_player(listener);
+  taste extensions.vector;
+begin
+  taste := extensions.set_preference_from_survey(
+    listener, array[rain, sea_waves, thunderstorm, wind, crackling_fire]);
+  if here is not null then
+    perform pg_notify('cosound_activity', here::text);
+  end if;
+  return json_build_object('preference', taste);
+end
+$$;
+comment on function api.survey is
+  'Sets the signed-in listener''s taste from five numbers in [0, 1], one per sound class.';
+
+create function api.set_display_name(display_name text) returns json
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  listener uuid := cosound.require_listener();
+begin
+  update cosound.profiles p set display_name = nullif(btrim(set_display_name.display_name), '')
+   where p.id = listener;
+  return json_build_object('display_name', nullif(btrim(display_name), ''));
+end
+$$;
+comment on function api.set_display_name is 'The name the leaderboard shows for the signed-in listener (1-40 characters; empty = anonymous).';
+
+create function api.my_recommendations(k integer default 10)
+returns table (song_id bigint, title text, type cosound.song_type, distance double precision,
+               adjusted_distance double precision)
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  listener uuid := cosound.require_listener();
+  taste extensions.vector;
+begin
+  if k is null or k not between 1 and 100 then
+    raise sqlstate '22023' using message = format('k is how many songs, from 1 to 100, not %s', coalesce(k::text, 'null'));
+  end if;
+  select p.preference into taste from cosound.profiles p where p.id = listener;
+  if taste is null then
+    raise sqlstate 'PT409' using message = 'no taste yet: rate a few sounds or take the survey first';
+  end if;
+  -- Where the listener is checked in, that player's library and history count.
+  return query
+    select r.song_id, s.title, s.type, r.distance, r.adjusted_distance
+      from extensions.recommend_with_penalty(taste, k, cosound.current_player(listener)) r
+      join cosound.songs s on s.id = r.song_id
+     order by r.adjusted_distance, r.song_id;
+end
+$$;
+comment on function api.my_recommendations is
+  'The k sounds nearest the signed-in listener''s taste, with the recency penalty of the player where they are checked in.';
+
+create function api.leaderboard(month date default null)
+returns table (rank bigint, display_name text, is_me boolean, ratings bigint, positive bigint,
+               negative bigint)
+language sql stable security definer set search_path = ''
+as $$
+  with totals as (
+    select v.listener_id, count(*) as ratings,
+           count(*) filter (where v.rating >= 4) as positive,
+           count(*) filter (where v.rating <= 2) as negative
+      from cosound.votes v
+     where v.created_at >= date_trunc('month', coalesce(month, now()::date))
+       and v.created_at < date_trunc('month', coalesce(month, now()::date)) + interval '1 month'
+     group by v.listener_id
+  )
+  select rank() over (order by t.ratings desc),
+         coalesce(p.display_name, 'anonymous listener'),
+         t.listener_id = auth.uid(),
+         t.ratings, t.positive, t.negative
+    from totals t join cosound.profiles p on p.id = t.listener_id
+   order by t.ratings desc, t.listener_id
+   limit 10
+$$;
+comment on function api.leaderboard is
+  'The month''s (default: this month''s) top 10 listeners by number of ratings, with positive (4-5) and negative (1-2) counts.';
+
+revoke execute on function api.check_in, api.check_out, api.rate, api.survey,
+  api.set_display_name, api.my_recommendations, api.leaderboard from public;
+grant execute on function api.check_in, api.check_out, api.rate, api.survey,
+  api.set_display_name, api.my_recommendations, api.leaderboard to authenticated;

@@ -1,0 +1,1 @@
+../../sql/0011_row_level_security.sql

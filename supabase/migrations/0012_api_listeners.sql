@@ -1,0 +1,1 @@
+../../sql/0012_api_listeners.sql
