@@ -36,13 +36,14 @@ $$;
 
 comment on function cosound.has_role is 'Whether the user (by default: the request''s) holds this staff role.';
 
--- An admin manages every player; a manager the players they own.
+-- An admin manages every player; a manager the players they own, while they are a manager.
 create function cosound.manages_player(player bigint, uid uuid default auth.uid())
 returns boolean
 language sql stable security definer set search_path = ''
 as $$
   select cosound.has_role('admin', uid)
-      or exists (select from cosound.players where id = player and owner_id = uid)
+      or (cosound.has_role('manager', uid)
+          and exists (select from cosound.players where id = player and owner_id = uid))
 $$;
 
 comment on function cosound.manages_player is 'Whether the user (by default: the request''s) may manage this player.';

@@ -77,7 +77,8 @@ grant select on api.players to authenticated;
 create view api.my_profile with (security_invoker = true) as
   select p.id, p.display_name, p.preference, p.preference_updated_at, p.created_at,
          array(select s.role from cosound.staff s where s.user_id = p.id order by s.role) as roles,
-         cosound.current_player(p.id) as checked_in_at
+         (select s.player_id from cosound.sessions s
+           where s.listener_id = p.id and s.ended_at is null and s.expires_at > now()) as checked_in_at
     from cosound.profiles p
    where p.id = auth.uid();
 comment on view api.my_profile is

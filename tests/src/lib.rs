@@ -106,3 +106,81 @@ pub async fn superuser() -> tokio_postgres::Client {
     tokio::spawn(connection);
     client
 }
+
+/// A user with a profile, created directly in the database (staff roles too, when given),
+/// and a listener token for them. Their e-mail address is `<id>@example.test`.
+pub async fn new_user(db: &tokio_postgres::Client, roles: &[&str]) -> (String, String) {
+    let id: String = db
+        .query_one(
+            "with u as (insert into auth.users (id, email)
+                        select id, id || '@example.test' from (select gen_random_uuid() as id) n
+                        returning id)
+             select id::text from u",
+            &[],
+        )
+        .await
+        .expect("the user is created")
+        .get(0);
+    for role in roles {
+        db.execute(
+            "insert into cosound.staff (user_id, role) values ($1::text::uuid, $2::text::cosound.staff_role)",
+            &[&id, role],
+        )
+        .await
+        .expect("the staff role is granted");
+    }
+    let token = token(&listener_claims(&id));
+    (id, token)
+}
+
+/// A token as the gateway issues it to a player device, valid for five minutes.
+pub fn player_token(player_id: i64) -> String {
+    token(&json!({
+        "role": "player",
+        "player_id": player_id,
+        "aud": "authenticated",
+        "iat": now(),
+        "exp": now() + 300,
+    }))
+}
+
+/// A player managed by `manager` (none when `None`), created directly in the database.
+pub async fn new_player(db: &tokio_postgres::Client, manager: Option<&str>) -> i64 {
+    db.query_one(
+        "insert into cosound.players (name, owner_id)
+         values ('room ' || gen_random_uuid(), $1::text::uuid) returning id",
+        &[&manager],
+    )
+    .await
+    .expect("the player is created")
+    .get(0)
+}
+
+/// A song with this type and embedding (pgvector text), created directly in the database.
+pub async fn new_song(db: &tokio_postgres::Client, kind: &str, embedding: &str) -> i64 {
+    db.query_one(
+        "insert into cosound.songs (type, title, duration_ms, object_key, embedding)
+         values ($1::text::cosound.song_type, 'song ' || $2, 60000, 'test/' || gen_random_uuid(),
+                 $2::text::extensions.vector)
+         returning id",
+        &[&kind, &embedding],
+    )
+    .await
+    .expect("the song is created")
+    .get(0)
+}
+
+/// GETs `path` (a view with PostgREST's query string, e.g. `songs?id=eq.1`); returns the
+/// HTTP status and the JSON answer.
+pub async fn get(token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("{}/{path}", api_url()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("PostgREST answers");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.expect("PostgREST answers JSON"),
+    )
+}
