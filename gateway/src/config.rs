@@ -32,4 +32,21 @@ pub struct Config {
 
     #[arg(long, env = "COSOUND_S3_REGION", default_value = "us-east-1")]
     pub s3_region: String,
+
+    /// HS256 secret of every JWT, the one PostgREST verifies with (≥ 32 characters).
+    #[arg(long, env = "COSOUND_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: String,
+
+    /// Largest upload accepted, in bytes; a larger one is refused with 413.
+    #[arg(long, env = "COSOUND_MAX_UPLOAD_BYTES", default_value_t = 200 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+
+    /// Wrong player keys one address may send per minute before it gets 429.
+    #[arg(long, env = "COSOUND_KEY_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub key_failures_per_minute: usize,
+
+    /// Seconds between refreshes of every player's queue (0: never; the notifications of
+    /// check-ins and ratings still refresh the player concerned).
+    #[arg(long, env = "COSOUND_QUEUE_REFRESH_SECONDS", default_value_t = 30)]
+    pub queue_refresh_seconds: u32,
 }

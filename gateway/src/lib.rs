@@ -2,11 +2,25 @@
 //!
 //! Module map:
 //! - `config`: settings from flags or the environment.
-//! - `state`: the shared handles (database pool, S3 client) built once at start.
+//! - `state`: the shared handles (database pool, S3 client, JWT keys) built once at start.
+//! - `error`: the JSON error every refusal is sent as.
+//! - `auth`: verifying bearer JWTs as PostgREST does, and issuing player JWTs.
+//! - `player_keys`: issuing, rotating and revoking player keys; trading a key for a JWT.
+//! - `rate_limit`: the limit on wrong player keys per client address.
+//! - `upload`: `POST /songs`, an admin's audio file into the bucket and the catalogue.
+//! - `media`: `GET /media/{song_id}`, a song's audio for its player or an admin.
+//! - `scheduler`: refreshing every queue on a clock, and one player's queue on its activity.
 //! - `health`: `GET /healthz`, which proves the database and the S3 bucket answer.
 //! - `server`: the router and the server loop with graceful shutdown.
 
+pub mod auth;
 pub mod config;
+pub mod error;
 pub mod health;
+pub mod media;
+pub mod player_keys;
+pub mod rate_limit;
+pub mod scheduler;
 pub mod server;
 pub mod state;
+pub mod upload;

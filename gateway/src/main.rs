@@ -1,6 +1,7 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use cosound_gateway::config::Config;
+use cosound_gateway::scheduler::Scheduler;
 use cosound_gateway::server;
 use cosound_gateway::state::AppState;
 use tracing_subscriber::EnvFilter;
@@ -22,8 +23,10 @@ async fn main() -> Result<()> {
                 config.addr
             )
         })?;
+    let scheduler = Scheduler::start(&config, state.db.clone()).await?;
     tracing::info!(addr = %config.addr, "gateway listening");
     server::serve(listener, state, shutdown_signal()).await?;
+    scheduler.stop().await;
     tracing::info!("gateway stopped");
     Ok(())
 }

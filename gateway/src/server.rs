@@ -1,17 +1,30 @@
 //! The router and the server loop. `serve` takes its listener and shutdown signal as
 //! arguments so tests can bind port 0 and stop it at will.
 
-use crate::health;
 use crate::state::AppState;
-use axum::routing::get;
+use crate::{health, media, player_keys, upload};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
+use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route(
+            "/players/{id}/key",
+            post(player_keys::issue).delete(player_keys::revoke),
+        )
+        .route("/player/token", post(player_keys::exchange))
+        // The upload enforces its own limit (COSOUND_MAX_UPLOAD_BYTES) while streaming.
+        .route(
+            "/songs",
+            post(upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/media/{song_id}", get(media::get))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -21,7 +34,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer address keys the rate limit on wrong player keys.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,27 +1,33 @@
 //! Handles shared by every request, built once from the configuration.
 
+use crate::auth::Keys;
 use crate::config::Config;
-use anyhow::{Context, Result};
+use crate::rate_limit::FailureLimiter;
+use anyhow::{bail, Context, Result};
 use aws_sdk_s3::config::{Credentials, Region};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Pool,
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
+    pub keys: Arc<Keys>,
+    pub failures: Arc<FailureLimiter>,
+    pub max_upload_bytes: u64,
 }
 
 impl AppState {
     /// Builds the pool and the client; neither connects until first used, so the gateway
     /// starts (and reports the outage on `/healthz`) while a dependency is down.
     pub fn new(config: &Config) -> Result<Self> {
-        let pg: tokio_postgres::Config = config
-            .database_url
-            .parse()
-            .context("COSOUND_DATABASE_URL is not a valid PostgreSQL URL")?;
+        if config.jwt_secret.len() < 32 {
+            bail!("COSOUND_JWT_SECRET must be at least 32 characters, as PostgREST requires");
+        }
         let manager = Manager::from_config(
-            pg,
+            database_config(config)?,
             tokio_postgres::NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -52,6 +58,19 @@ impl AppState {
             db,
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             bucket: config.s3_bucket.clone(),
+            keys: Arc::new(Keys::new(&config.jwt_secret)),
+            failures: Arc::new(FailureLimiter::new(
+                config.key_failures_per_minute,
+                Duration::from_secs(60),
+            )),
+            max_upload_bytes: config.max_upload_bytes,
         })
     }
+}
+
+pub fn database_config(config: &Config) -> Result<tokio_postgres::Config> {
+    config
+        .database_url
+        .parse()
+        .context("COSOUND_DATABASE_URL is not a valid PostgreSQL URL")
 }

@@ -70,6 +70,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0014_api_management.sql",
         include_str!("../../sql/0014_api_management.sql"),
     ),
+    (
+        "sql/0020_player_keys.sql",
+        include_str!("../../sql/0020_player_keys.sql"),
+    ),
+    (
+        "sql/0021_one_song_per_file.sql",
+        include_str!("../../sql/0021_one_song_per_file.sql"),
+    ),
+    (
+        "sql/0022_catalogue_generation_for_uploads.sql",
+        include_str!("../../sql/0022_catalogue_generation_for_uploads.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -8,6 +8,8 @@ use postgrest::Postgrest;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod gateway;
+
 fn setting(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the end-to-end tests through `cargo xtask test`, which starts the stack they test")

@@ -64,6 +64,18 @@ const VARS: &[Var] = &[
         key: "COSOUND_GATEWAY_DB_PASSWORD",
         default: Default::Secret,
     },
+    Var {
+        key: "COSOUND_MAX_UPLOAD_BYTES",
+        default: Default::Text("209715200"),
+    },
+    Var {
+        key: "COSOUND_KEY_FAILURES_PER_MINUTE",
+        default: Default::Text("10"),
+    },
+    Var {
+        key: "COSOUND_QUEUE_REFRESH_SECONDS",
+        default: Default::Text("30"),
+    },
 ];
 
 /// The test stack's ports: all distinct from the dev stack's defaults, so both can run at once.
@@ -106,6 +118,11 @@ impl Config {
                 if let Ok(value) = std::env::var(var.key) {
                     values.insert(var.key.to_string(), value);
                 }
+            }
+            // A file written before a setting existed gets its default; only a missing
+            // secret, which must be the install's own, is an error.
+            if let (false, Default::Text(text)) = (values.contains_key(var.key), &var.default) {
+                values.insert(var.key.to_string(), text.to_string());
             }
             if !values.contains_key(var.key) {
                 bail!(

@@ -101,6 +101,19 @@ impl Stack {
             ),
             ("COSOUND_TEST_DATABASE_URL", self.database_url()),
             ("COSOUND_TEST_SUPERUSER_CONNINFO", self.superuser_conninfo()),
+            ("COSOUND_TEST_S3_ENDPOINT", self.s3_endpoint()),
+            (
+                "COSOUND_TEST_S3_BUCKET",
+                self.config.get("COSOUND_S3_BUCKET").to_string(),
+            ),
+            (
+                "COSOUND_TEST_S3_ACCESS_KEY",
+                self.config.get("COSOUND_S3_ACCESS_KEY").to_string(),
+            ),
+            (
+                "COSOUND_TEST_S3_SECRET_KEY",
+                self.config.get("COSOUND_S3_SECRET_KEY").to_string(),
+            ),
         ]
     }
 
@@ -247,6 +260,9 @@ impl Stack {
             "COSOUND_S3_BUCKET",
             "COSOUND_S3_ACCESS_KEY",
             "COSOUND_S3_SECRET_KEY",
+            "COSOUND_MAX_UPLOAD_BYTES",
+            "COSOUND_KEY_FAILURES_PER_MINUTE",
+            "COSOUND_QUEUE_REFRESH_SECONDS",
         ];
         let mut env: Vec<(String, String)> = copied
             .iter()
@@ -308,12 +324,17 @@ fn extension_fingerprint() -> Result<String> {
     let mut files = vec![repo.join("Cargo.lock"), repo.join("Cargo.toml")];
     collect_files(&repo.join("pg_extension"), &mut files)?;
     files.sort();
+    Ok(hash_files(&files))
+}
+
+/// A hash of the files' names and contents, in the order given.
+fn hash_files(files: &[PathBuf]) -> String {
     let mut hash = Sha256::new();
     for file in files {
         hash.update(file.to_string_lossy().as_bytes());
-        hash.update(std::fs::read(&file).unwrap_or_default());
+        hash.update(std::fs::read(file).unwrap_or_default());
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
@@ -345,6 +366,7 @@ pub fn up() -> Result<()> {
     build_gateway()?;
     let stack = Stack::dev()?;
     stack.start()?;
+    load_demo_catalogue(&stack)?;
     let gateway = stack.port("COSOUND_GATEWAY_PORT");
     let health = services::http_get(gateway, "/healthz")
         .map(|(status, body)| format!("{status} {body}"))
@@ -368,6 +390,41 @@ pub fn up() -> Result<()> {
         config = paths::state().join("config.env").display(),
         logs = stack.dir().join("logs").display(),
     );
+    Ok(())
+}
+
+/// The demo sounds in the repository, uploaded through the gateway as the seed's demo admin.
+/// A stamp of the folder's contents makes later `up`s skip it; the gateway would skip each
+/// file anyway (409: already in the catalogue), but not without reading it.
+fn load_demo_catalogue(stack: &Stack) -> Result<()> {
+    let demo = paths::repo().join("supabase/demo-audio");
+    let mut files = Vec::new();
+    collect_files(&demo, &mut files)?;
+    files.sort();
+    let fingerprint = hash_files(&files);
+    let stamp = stack.dir().join("demo-catalogue.sha256");
+    if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
+        return Ok(());
+    }
+    println!("loading the demo catalogue from {}", demo.display());
+    cmd::run(
+        Command::new(paths::target().join("debug/cosound-admin"))
+            .args(["upload"])
+            .arg(&demo)
+            .env(
+                "COSOUND_GATEWAY_URL",
+                format!("http://127.0.0.1:{}", stack.port("COSOUND_GATEWAY_PORT")),
+            )
+            .env(
+                "COSOUND_API_URL",
+                format!("http://127.0.0.1:{}", stack.port("COSOUND_API_PORT")),
+            )
+            // The demo admin of supabase/seed.sql.
+            .env("COSOUND_ADMIN_EMAIL", "admin@demo.cosound.local")
+            .env("COSOUND_ADMIN_PASSWORD", "admin-of-sound-4"),
+    )
+    .context("loading the demo catalogue failed")?;
+    std::fs::write(stamp, fingerprint)?;
     Ok(())
 }
 

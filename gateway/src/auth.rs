@@ -1,0 +1,173 @@
+//! Who is calling: the bearer JWT, verified exactly as PostgREST verifies it (HS256, the
+//! stack's secret, audience `authenticated`, not expired), and the player JWTs the gateway
+//! issues. Roles beyond the token (admin, manager) are decided in the database, never here.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::{SystemTime, UNIX_EPOCH};
+use uuid::Uuid;
+
+/// The audience PostgREST is configured with (`jwt-aud`), as Supabase Auth issues it.
+const AUDIENCE: &str = "authenticated";
+
+/// How long a player JWT lasts; the player trades its key again before it runs out.
+pub const PLAYER_TOKEN_SECONDS: u64 = 300;
+
+pub struct Keys {
+    decoding: DecodingKey,
+    encoding: EncodingKey,
+    validation: Validation,
+}
+
+impl Keys {
+    pub fn new(secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        // PostgREST 12 allows no clock skew; neither do we, so both agree on every token.
+        validation.leeway = 0;
+        Keys {
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            validation,
+        }
+    }
+
+    /// A player JWT with the contract's claims; PostgREST switches to the role `player`.
+    pub fn player_token(&self, player_id: i64) -> String {
+        let iat = unix_now();
+        let claims = PlayerClaims {
+            role: "player",
+            player_id,
+            aud: AUDIENCE,
+            iat,
+            exp: iat + PLAYER_TOKEN_SECONDS,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    fn verify(&self, token: &str) -> ApiResult<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|error| {
+                let message = match error.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the JWT has expired",
+                    jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                        "the JWT is for another audience"
+                    }
+                    _ => "the JWT is invalid",
+                };
+                ApiError::unauthorized("invalid_token", message)
+            })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+#[derive(Serialize)]
+struct PlayerClaims {
+    role: &'static str,
+    player_id: i64,
+    aud: &'static str,
+    iat: u64,
+    exp: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    role: Option<String>,
+    player_id: Option<i64>,
+}
+
+/// The verified caller of a request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Caller {
+    /// A signed-in user (listener, manager or admin: the database knows which).
+    User(Uuid),
+    /// A player device, by its player JWT.
+    Player(i64),
+}
+
+impl Caller {
+    /// The user behind the request; a player token is refused with `action` in the message.
+    pub fn user(self, action: &str) -> ApiResult<Uuid> {
+        match self {
+            Caller::User(uid) => Ok(uid),
+            Caller::Player(_) => Err(ApiError::forbidden(format!(
+                "a player token cannot {action}"
+            ))),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in: no bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "the Authorization header must be `Bearer <JWT>`",
+                )
+            })?;
+        let claims = state.keys.verify(token.trim())?;
+        match (claims.role.as_deref(), claims.player_id, claims.sub) {
+            (Some("player"), Some(player_id), _) => Ok(Caller::Player(player_id)),
+            (Some("player"), None, _) => Err(ApiError::unauthorized(
+                "invalid_token",
+                "a player JWT needs a player_id claim",
+            )),
+            (_, _, Some(sub)) => Uuid::parse_str(&sub).map(Caller::User).map_err(|_| {
+                ApiError::unauthorized("invalid_token", "the JWT's sub is not a user id")
+            }),
+            _ => Err(ApiError::unauthorized(
+                "invalid_token",
+                "the JWT names no user (sub) or player",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_player_token_verifies_with_the_contract_claims() {
+        let keys = Keys::new("a-secret-of-at-least-thirty-two-chars!");
+        let token = keys.player_token(42);
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!(claims.role.as_deref(), Some("player"));
+        assert_eq!(claims.player_id, Some(42));
+        assert!(claims.sub.is_none());
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let token = Keys::new("another-secret-of-thirty-two-characters").player_token(1);
+        let error = Keys::new("a-secret-of-at-least-thirty-two-chars!")
+            .verify(&token)
+            .unwrap_err();
+        assert_eq!(error.status, 401);
+    }
+}

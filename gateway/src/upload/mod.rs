@@ -1,0 +1,211 @@
+//! `POST /songs?title=…&type=soundscape|instrumental`, the audio file as the request body:
+//! an admin adds a sound to the catalogue.
+//!
+//! The steps, each refusing with its own status before the next costs anything: the admin
+//! role (in the database), the parameters, the size (413), the duplicate check (409), the
+//! audio itself (415/422: [`audio`]), the bucket (503: [`store`]), then the song row. The
+//! body is spooled to a temporary file ([`spool`]) so it is never held in memory, and a row
+//! that cannot be written takes its object with it: no failure leaves a row or an object.
+
+pub mod audio;
+pub mod spool;
+pub mod store;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_postgres::error::SqlState;
+
+#[derive(Deserialize)]
+pub struct SongParams {
+    title: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<SongParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_admin(&state, caller).await?;
+    let title = params.title.as_deref().map(str::trim).unwrap_or_default();
+    if !(1..=200).contains(&title.chars().count()) {
+        return Err(ApiError::bad_request(
+            "invalid_title",
+            "give the song a title of 1 to 200 characters: POST /songs?title=…&type=…",
+        ));
+    }
+    let kind = params.kind.as_deref().unwrap_or_default();
+    if !["soundscape", "instrumental"].contains(&kind) {
+        return Err(ApiError::bad_request(
+            "invalid_type",
+            "type must be soundscape (a looped layer) or instrumental",
+        ));
+    }
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > state.max_upload_bytes) {
+        return Err(spool::too_large(state.max_upload_bytes));
+    }
+
+    let spooled = spool::spool(body, state.max_upload_bytes).await?;
+    if let Some(id) = song_with_content(&state, &spooled.sha256).await? {
+        return Err(duplicate(id));
+    }
+    let path = spooled.file.path().to_path_buf();
+    let analysis = tokio::task::spawn_blocking(move || audio::analyse(&path))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "the audio analysis panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "analysis_failed",
+                "the audio analysis failed",
+            )
+        })??;
+
+    let object_key = format!("songs/{}.{}", uuid::Uuid::new_v4(), analysis.extension);
+    let object = store::Object {
+        bucket: &state.bucket,
+        key: &object_key,
+        content_type: analysis.content_type,
+    };
+    store::put_file(&state.s3, &object, spooled.file.path(), spooled.size).await?;
+
+    let byte_size = spooled.size as i64;
+    let song = NewSong {
+        title,
+        kind,
+        object_key: &object_key,
+        analysis: &analysis,
+        byte_size,
+        sha256: &spooled.sha256,
+    };
+    let inserted = insert_song(&state, &song).await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(error) => {
+            store::delete(&state.s3, &state.bucket, &object_key).await;
+            return Err(error);
+        }
+    };
+    tracing::info!(id, title, kind, object_key, byte_size, "song uploaded");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": id,
+            "title": title,
+            "type": kind,
+            "object_key": object_key,
+            "duration_ms": analysis.duration_ms,
+            "loudness_gain_db": analysis.loudness_gain_db,
+            "embedding": analysis.embedding,
+            "byte_size": byte_size,
+            "content_sha256": spooled.sha256,
+            "content_type": analysis.content_type,
+        })),
+    ))
+}
+
+pub async fn require_admin(state: &AppState, caller: Caller) -> ApiResult<()> {
+    let uid = caller.user("upload songs")?;
+    let client = state.db.get().await?;
+    let row = client
+        .query_one("select cosound.has_role('admin', $1)", &[&uid])
+        .await?;
+    if row.get::<_, Option<bool>>(0) == Some(true) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only an admin may upload songs"))
+    }
+}
+
+fn duplicate(id: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "already_uploaded",
+        format!("this file is already song {id}"),
+    )
+}
+
+async fn song_with_content(state: &AppState, sha256: &str) -> ApiResult<Option<i64>> {
+    let client = state.db.get().await?;
+    Ok(client
+        .query_opt(
+            "select id from cosound.songs where content_sha256 = $1",
+            &[&sha256],
+        )
+        .await?
+        .map(|row| row.get(0)))
+}
+
+struct NewSong<'a> {
+    title: &'a str,
+    kind: &'a str,
+    object_key: &'a str,
+    analysis: &'a audio::Analysis,
+    byte_size: i64,
+    sha256: &'a str,
+}
+
+async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
+    let embedding = format!(
+        "[{}]",
+        song.analysis
+            .embedding
+            .iter()
+            .map(f32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let client = state.db.get().await?;
+    let inserted = client
+        .query_one(
+            "insert into cosound.songs (title, type, object_key, duration_ms, loudness_gain_db,
+                                        embedding, byte_size, content_sha256, content_type)
+             values ($1, $2::text::cosound.song_type, $3, $4, $5,
+                     $6::text::extensions.vector, $7, $8, $9)
+             returning id",
+            &[
+                &song.title,
+                &song.kind,
+                &song.object_key,
+                &song.analysis.duration_ms,
+                &song.analysis.loudness_gain_db,
+                &embedding,
+                &song.byte_size,
+                &song.sha256,
+                &song.analysis.content_type,
+            ],
+        )
+        .await;
+    let error = match inserted {
+        Ok(row) => return Ok(row.get(0)),
+        Err(error) => error,
+    };
+    let Some(db_error) = error.as_db_error() else {
+        return Err(error.into());
+    };
+    if *db_error.code() == SqlState::UNIQUE_VIOLATION {
+        // The same file, uploaded at the same moment by someone else.
+        if let Some(id) = song_with_content(state, song.sha256).await? {
+            return Err(duplicate(id));
+        }
+    }
+    // Data exceptions (22…) and integrity violations (23…): the song breaks a rule of the
+    // table, whose message says which.
+    if matches!(&db_error.code().code()[..2], "22" | "23") {
+        return Err(ApiError::bad_request("invalid_song", db_error.message()));
+    }
+    Err(error.into())
+}

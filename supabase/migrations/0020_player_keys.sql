@@ -1,0 +1,1 @@
+../../sql/0020_player_keys.sql

@@ -1,0 +1,1 @@
+../../sql/0021_one_song_per_file.sql

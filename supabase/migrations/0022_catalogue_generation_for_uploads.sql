@@ -1,0 +1,1 @@
+../../sql/0022_catalogue_generation_for_uploads.sql

@@ -1,0 +1,66 @@
+//! A song row and its object come and go together: when the database is lost while the
+//! row is written, the object already in the bucket is deleted. Alone in its test binary,
+//! so no other upload runs while it compares the bucket's contents.
+
+use cosound_e2e::gateway::{config, object_keys, unique_seed, upload_to, wav, OwnGateway};
+use cosound_e2e::{new_user, superuser};
+
+#[tokio::test]
+async fn a_database_lost_at_the_insert_leaves_no_object() {
+    let db = superuser().await;
+    let (_, admin) = new_user(&db, &["admin"]).await;
+    let gateway = OwnGateway::start(&config(&[])).await;
+    let title = format!("Lost database {}", unique_seed());
+    let objects_before = object_keys("songs/").await;
+
+    // Hold the insert at a lock, then cut the gateway's connection while it waits.
+    let locker = superuser().await;
+    locker
+        .batch_execute("begin; lock table cosound.songs in exclusive mode")
+        .await
+        .unwrap();
+    let upload = tokio::spawn({
+        let (url, query) = (
+            gateway.url.clone(),
+            format!("title={title}&type=soundscape"),
+        );
+        let audio = wav(1.0, 22_050, unique_seed());
+        async move { upload_to(&url, Some(&admin), &query, audio).await }
+    });
+    let mut terminated = false;
+    for _ in 0..300 {
+        let rows = db
+            .query(
+                "select pg_terminate_backend(pid) from pg_stat_activity
+                  where usename = 'cosound_gateway' and wait_event_type = 'Lock'
+                    and query like 'insert into cosound.songs%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if !rows.is_empty() {
+            terminated = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    locker.batch_execute("rollback").await.unwrap();
+    assert!(terminated, "the insert never waited at the lock");
+    let (status, body) = upload.await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "database_unavailable");
+    let rows: i64 = db
+        .query_one(
+            "select count(*) from cosound.songs where title = $1",
+            &[&title],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+    assert_eq!(
+        object_keys("songs/").await,
+        objects_before,
+        "no orphan object"
+    );
+}
