@@ -1,0 +1,167 @@
+//! `recommend_with_penalty` against the seed's formula (a lateral max(played_at) per song over
+//! the whole history, with the seed's index on plays(song_id, played_at desc)), at 1k to 1M
+//! songs with 10 plays per song over the last 30 days; top 200 for random tastes. Also the two
+//! streams the extension chooses between (an exact sorted scan, the HNSW index), which set the
+//! exact-scan threshold, and the index's recall against the reference.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{connect, create_seed_formula, empty, median, ms, table, timed, vacuum};
+use std::collections::HashSet;
+
+const K: i32 = 200;
+
+const SEED_FORMULA: &str =
+    "select song_id from pg_temp.seed_recommend($1::real[]::extensions.vector(5), $2)";
+
+const OURS: &str =
+    "select song_id from extensions.recommend_with_penalty($1::real[]::extensions.vector(5), $2)";
+
+fn target(i: u64) -> Vec<f32> {
+    // A fixed pseudo-random taste per i, so runs compare like with like.
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..5)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+async fn load(db: &tokio_postgres::Client, songs: i64) {
+    empty(db).await;
+    db.batch_execute(&format!(
+        "set maintenance_work_mem = '1GB';
+         set session_replication_role = replica;
+         drop index if exists cosound.songs_embedding_by_cosine;
+         drop index if exists cosound.plays_by_song_latest_first;
+         drop index if exists cosound.plays_by_player_latest_first;
+         insert into cosound.players (name) values ('bench');
+         insert into cosound.songs (type, title, duration_ms, object_key, embedding)
+         select 'soundscape', 'song ' || g, 60000, 'bench/' || g,
+                array[random(), random(), random(), random(), random()]::real[]::extensions.vector(5)
+           from generate_series(1, {songs}) g;
+         insert into cosound.plays (player_id, song_id, played_at)
+         select (select min(id) from cosound.players), s.id, now() - random() * interval '30 days'
+           from cosound.songs s, generate_series(1, 10);
+         update cosound.songs s set last_played_at = p.latest
+           from (select song_id, max(played_at) latest from cosound.plays group by song_id) p
+          where p.song_id = s.id;
+         set session_replication_role = origin;
+         create index plays_by_song_latest_first on cosound.plays (song_id, played_at desc);
+         create index plays_by_player_latest_first on cosound.plays (player_id, played_at desc);
+         create index songs_embedding_by_cosine on cosound.songs
+           using hnsw (embedding extensions.vector_cosine_ops);
+"
+    ))
+    .await
+    .expect("the catalogue loads");
+    vacuum(db).await;
+}
+
+async fn ids(db: &tokio_postgres::Client, query: &str, t: &[f32]) -> Vec<i64> {
+    db.query(query, &[&t, &K])
+        .await
+        .expect("the ranking runs")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// The nearest K by pure distance through one stream, as SQL: the index's or an exact sort's.
+async fn stream_time(db: &tokio_postgres::Client, index: bool, runs: u64) -> std::time::Duration {
+    let order = if index {
+        "embedding operator(extensions.<=>) $1::real[]::extensions.vector(5)"
+    } else {
+        "extensions.cosine_distance(embedding, $1::real[]::extensions.vector(5))"
+    };
+    db.batch_execute("set hnsw.iterative_scan = strict_order; set hnsw.ef_search = 200;")
+        .await
+        .unwrap();
+    let query = format!("select id from cosound.songs order by {order} limit $2::integer");
+    let mut times = Vec::new();
+    for i in 0..runs {
+        let t = target(1000 + i);
+        let (_, d) = timed(db.query(&query, &[&t, &K])).await;
+        times.push(d);
+    }
+    db.batch_execute("reset hnsw.iterative_scan; reset hnsw.ef_search;")
+        .await
+        .unwrap();
+    median(times)
+}
+
+#[tokio::main]
+async fn main() {
+    let db = connect().await;
+    create_seed_formula(&db).await;
+    let sizes: Vec<i64> = std::env::var("COSOUND_BENCH_SONGS")
+        .map(|s| s.split(',').map(|n| n.parse().unwrap()).collect())
+        .unwrap_or_else(|_| vec![1_000, 10_000, 100_000, 1_000_000]);
+    let mut rows = Vec::new();
+    let mut streams = Vec::new();
+    for songs in sizes {
+        let (_, load_time) = timed(load(&db, songs)).await;
+        eprintln!("loaded {songs} songs in {load_time:?}");
+        // The seed's formula is slow at scale: fewer runs there.
+        let seed_runs = match songs {
+            s if s <= 10_000 => 20,
+            s if s <= 100_000 => 5,
+            _ => 2,
+        };
+        let ours_runs = 50;
+        // Warm both.
+        ids(&db, OURS, &target(0)).await;
+        let mut ours_times = Vec::new();
+        for i in 0..ours_runs {
+            let (_, d) = timed(ids(&db, OURS, &target(i))).await;
+            ours_times.push(d);
+        }
+        let mut seed_times = Vec::new();
+        let (mut identical, mut found, mut wanted) = (0, 0usize, 0usize);
+        for i in 0..seed_runs {
+            let (reference, d) = timed(ids(&db, SEED_FORMULA, &target(i))).await;
+            seed_times.push(d);
+            let got = ids(&db, OURS, &target(i)).await;
+            identical += usize::from(got == reference);
+            let got: HashSet<i64> = got.into_iter().collect();
+            found += reference.iter().filter(|id| got.contains(id)).count();
+            wanted += reference.len();
+        }
+        let ours = median(ours_times);
+        let seed = median(seed_times);
+        rows.push(vec![
+            format!("{songs}"),
+            ms(seed),
+            ms(ours),
+            format!("{:.0}×", seed.as_secs_f64() / ours.as_secs_f64()),
+            format!("{identical}/{seed_runs}"),
+            format!("{:.4}", found as f64 / wanted as f64),
+        ]);
+        streams.push(vec![
+            format!("{songs}"),
+            ms(stream_time(&db, false, 20).await),
+            ms(stream_time(&db, true, 20).await),
+        ]);
+    }
+    println!("recommend_with_penalty, top {K}, 10 plays per song (median of runs; same run's seed formula as baseline)");
+    table(
+        &[
+            "songs",
+            "seed formula (baseline)",
+            "recommend_with_penalty",
+            "speed-up",
+            "identical rankings",
+            "recall vs seed",
+        ],
+        &rows,
+    );
+    println!("the two streams, nearest {K} by pure distance (median of 20)");
+    table(
+        &["songs", "exact sorted scan", "HNSW strict-order scan"],
+        &streams,
+    );
+}
