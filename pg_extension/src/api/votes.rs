@@ -2,6 +2,22 @@
 
 use crate::preference::Feeling;
 use pgrx::prelude::*;
+use pgrx::spi::OwnedPreparedStatement;
+use pgrx::PgOid;
+use std::cell::OnceCell;
+
+/// Reads and writes the voter's profile in one statement (see `learn_from_vote`).
+const LEARN_QUERY: &str = "update cosound.profiles p
+    set preference = extensions.apply_rating(p.preference, s.embedding, $3),
+        preference_updated_at = now()
+   from cosound.songs s
+  where p.id = $1 and s.id = $2 and s.embedding is not null";
+
+thread_local! {
+    /// The update's plan, prepared once per connection: planning it for every vote would cost
+    /// more than the update itself. PostgreSQL re-plans it when the tables change.
+    static LEARN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
+}
 
 /// After a vote is inserted, applies the learning rule to the voter's taste.
 ///
@@ -26,14 +42,29 @@ fn learn_from_vote<'a>(
     if matches!(Feeling::of(rating), Ok(Feeling::Neutral)) {
         return Ok(None);
     }
-    Spi::run_with_args(
-        "update cosound.profiles p
-            set preference = extensions.apply_rating(p.preference, s.embedding, $3),
-                preference_updated_at = now()
-           from cosound.songs s
-          where p.id = $1 and s.id = $2 and s.embedding is not null",
-        &[listener.into(), song.into(), rating.into()],
-    )
+    Spi::connect_mut(|client| {
+        LEARN.with(|plan| {
+            let plan = match plan.get() {
+                Some(plan) => plan,
+                None => {
+                    let prepared = client
+                        .prepare_mut(
+                            LEARN_QUERY,
+                            &[
+                                PgOid::from(pg_sys::UUIDOID),
+                                PgOid::from(pg_sys::INT8OID),
+                                PgOid::from(pg_sys::INT4OID),
+                            ],
+                        )?
+                        .keep();
+                    plan.get_or_init(|| prepared)
+                }
+            };
+            client
+                .update(plan, None, &[listener.into(), song.into(), rating.into()])
+                .map(|_| ())
+        })
+    })
     .expect("the taste update runs");
     Ok(None)
 }

@@ -1,0 +1,80 @@
+//! What the database benchmarks share: a connection to the throw-away stack `cargo xtask bench`
+//! starts, timing, and the markdown table each prints.
+
+// Each benchmark uses only some of these.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+pub async fn connect() -> tokio_postgres::Client {
+    let conninfo = std::env::var("COSOUND_TEST_SUPERUSER_CONNINFO")
+        .expect("COSOUND_TEST_SUPERUSER_CONNINFO is set: run through `cargo xtask bench`");
+    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("the bench stack's database accepts the superuser");
+    tokio::spawn(connection);
+    client
+}
+
+/// The seed's recommendation formula, as `pg_temp.seed_recommend(target, k, player, kind)`.
+pub async fn create_seed_formula(db: &tokio_postgres::Client) {
+    db.batch_execute(include_str!("../../sql/seed_recommend.sql"))
+        .await
+        .expect("the seed formula is created");
+}
+
+/// Empties the catalogue, players, listeners and history (a bench stack is thrown away after).
+pub async fn empty(db: &tokio_postgres::Client) {
+    db.batch_execute(
+        "set session_replication_role = replica;
+         truncate cosound.plays, cosound.votes, cosound.player_queue, cosound.queue_state,
+                  cosound.player_library, cosound.sessions, cosound.players, cosound.songs,
+                  cosound.profiles;
+         delete from auth.users;
+         set session_replication_role = origin;",
+    )
+    .await
+    .expect("the tables empty");
+}
+
+/// Fresh statistics and visibility maps after a load (VACUUM needs a statement of its own).
+pub async fn vacuum(db: &tokio_postgres::Client) {
+    db.batch_execute("vacuum analyze")
+        .await
+        .expect("vacuum runs");
+}
+
+pub async fn timed<T>(work: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let start = Instant::now();
+    let out = work.await;
+    (out, start.elapsed())
+}
+
+pub fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 1.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
+
+pub fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    println!();
+    println!("| {} |", header.join(" | "));
+    println!(
+        "|{}|",
+        header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
+    for row in rows {
+        println!("| {} |", row.join(" | "));
+    }
+    println!();
+}
