@@ -102,6 +102,7 @@ impl Controller {
                 self.status.connection = Connection::Failing(e.to_string());
             }
         }
+        self.status.source = self.source.describe();
         self.status.cache_bytes = self.cache.used_bytes();
         self.status.cache_files = self.cache.len();
     }

@@ -28,7 +28,7 @@ pub enum Error {
     #[error("media {uri}: cannot fetch ({detail})")]
     Fetch { uri: String, detail: String },
     /// No answer, or a failure on the server's side (5xx): worth retrying.
-    #[error("{service} unreachable: {detail}")]
+    #[error("{service} is unreachable: {detail}")]
     Unreachable {
         service: &'static str,
         detail: String,
