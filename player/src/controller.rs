@@ -4,22 +4,29 @@
 //! It runs off the audio thread (on the main thread, or inside offline
 //! rendering between blocks), so it may block on files and decoding.
 //! Failures never silence the room: a poll that fails keeps the current
-//! mix; a sound that cannot be fetched or decoded is skipped, reported,
-//! and retried at the next poll while the rest plays; a new mix none of
-//! whose sounds loads leaves the current one playing.
+//! mix; a sound that cannot be fetched or decoded is skipped, reported to
+//! the queue as failed, and retried on a backoff while the rest plays (one
+//! whose server is away, at the server's own pace, unreported); a new mix
+//! none of whose sounds loads leaves the current one playing.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cache::MediaCache;
 use crate::decode::decode_file;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::mix::seam::{declick, make_loopable, DECLICK_SECONDS};
 use crate::mix::{Clip, MixEvent, MixPlan, Planned, Role, VoiceState};
+use crate::network::backoff::Backoff;
 use crate::source::{DesiredMix, LayerSpec, MediaRef, PlayReport, QueueSource, SongId};
 use crate::status::{Connection, Status};
 use crate::stream::MixHandle;
+
+/// The first wait before a file that failed (corrupt, refused, not audio)
+/// is fetched again; it doubles up to [`BROKEN_RETRY_CAP`].
+const BROKEN_RETRY_BASE: Duration = Duration::from_secs(10);
+const BROKEN_RETRY_CAP: Duration = Duration::from_secs(15 * 60);
 
 /// Drives the mix from a queue.
 pub struct Controller {
@@ -34,6 +41,8 @@ pub struct Controller {
     incomplete: bool,
     /// Failures already reported, so a retry does not repeat the warning.
     reported: HashSet<(SongId, String)>,
+    /// Files that failed for themselves, and when to try each again.
+    broken: HashMap<MediaRef, Backoff>,
 }
 
 impl Controller {
@@ -53,6 +62,7 @@ impl Controller {
             wanted: None,
             incomplete: false,
             reported: HashSet::new(),
+            broken: HashMap::new(),
         }
     }
 
@@ -62,7 +72,9 @@ impl Controller {
             self.report(event);
         }
         let polled = self.source.poll();
-        self.status.last_poll = Some(SystemTime::now());
+        if polled.is_ok() {
+            self.status.last_poll = Some(SystemTime::now());
+        }
         match polled {
             Ok(Some(mix)) => {
                 self.status.connection = Connection::Ok;
@@ -80,12 +92,17 @@ impl Controller {
                     self.load();
                 }
             }
+            Err(e @ Error::Waiting { .. }) => {
+                tracing::debug!("{e}");
+                self.status.connection = Connection::Failing(e.to_string());
+            }
             Err(e) => {
                 tracing::warn!("queue poll failed, the current mix plays on: {e}");
                 self.status.problem(format!("poll failed: {e}"));
                 self.status.connection = Connection::Failing(e.to_string());
             }
         }
+        self.status.source = self.source.describe();
         self.status.cache_bytes = self.cache.used_bytes();
         self.status.cache_files = self.cache.len();
     }
@@ -123,6 +140,11 @@ impl Controller {
         let mut loaded = HashMap::new();
         let mut failed = false;
         for (role, spec) in mix.sounds() {
+            let now = Instant::now();
+            if self.broken.get(&spec.media).is_some_and(|b| !b.ready(now)) {
+                failed = true;
+                continue;
+            }
             match self.clip(role, spec) {
                 Ok(clip) => {
                     loaded.insert(
@@ -141,11 +163,7 @@ impl Controller {
                 }
                 Err(e) => {
                     failed = true;
-                    if self.reported.insert((spec.song_id, e.to_string())) {
-                        tracing::warn!(song = %spec.song_id, "skipped: {e}");
-                        self.status
-                            .problem(format!("skipped {}: {e}", spec.song_id));
-                    }
+                    self.skipped(spec, e);
                 }
             }
         }
@@ -160,6 +178,39 @@ impl Controller {
         for media in &mix.upcoming {
             if let Err(e) = self.cache.get(media) {
                 tracing::debug!(uri = %media.uri, "prefetch failed: {e}");
+            }
+        }
+    }
+
+    /// Logs a sound that could not be loaded and, when the file itself is
+    /// at fault rather than a server that is away, reports it once and
+    /// puts it on a backoff of its own.
+    fn skipped(&mut self, spec: &LayerSpec, error: Error) {
+        if matches!(error, Error::Waiting { .. }) {
+            return;
+        }
+        let first_time = self.reported.insert((spec.song_id, error.to_string()));
+        if error.is_transient() {
+            if first_time {
+                tracing::warn!(song = %spec.song_id, "not fetched yet: {error}");
+            }
+            return;
+        }
+        let wait = self
+            .broken
+            .entry(spec.media.clone())
+            .or_insert_with(|| Backoff::new(BROKEN_RETRY_BASE, BROKEN_RETRY_CAP))
+            .failed(Instant::now());
+        if first_time {
+            tracing::warn!(song = %spec.song_id, "skipped (next try in {wait:.0?}): {error}");
+            self.status
+                .problem(format!("skipped {}: {error}", spec.song_id));
+            let report = PlayReport::Failed {
+                song: spec.song_id,
+                detail: error.to_string(),
+            };
+            if let Err(e) = self.source.report(&report) {
+                tracing::warn!("cannot report {report:?}: {e}");
             }
         }
     }
@@ -185,6 +236,7 @@ impl Controller {
                 declick(&mut clip, (DECLICK_SECONDS * rate as f32) as usize);
             }
         }
+        self.broken.remove(&spec.media);
         tracing::debug!(song = %spec.song_id, frames = clip.frames(), "loaded");
         Ok(Arc::new(clip))
     }

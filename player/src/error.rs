@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything that can go wrong in the player short of a bug.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,25 @@ pub enum Error {
     },
     #[error("media {uri}: cannot fetch ({detail})")]
     Fetch { uri: String, detail: String },
+    /// No answer, or a failure on the server's side (5xx): worth retrying.
+    #[error("{service} is unreachable: {detail}")]
+    Unreachable {
+        service: &'static str,
+        detail: String,
+    },
+    /// The server said no (4xx): the same request will not do better.
+    #[error("{service} refused ({status}): {detail}")]
+    Refused {
+        service: &'static str,
+        status: u16,
+        detail: String,
+    },
+    /// A server that failed is left alone until its backoff runs out.
+    #[error("{service} is down; next try in {:.1} s", wait.as_secs_f32())]
+    Waiting {
+        service: &'static str,
+        wait: Duration,
+    },
     #[error("queue {origin}: {detail}")]
     Queue { origin: String, detail: String },
     #[error(
@@ -39,6 +59,19 @@ pub enum Error {
     BadOutput { given: String },
 }
 
+/// An error's text with its causes ("error sending request: … : connection
+/// refused"): libraries put the useful part in the causes.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -47,5 +80,11 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+
+    /// Whether trying again later may succeed (the server was away), as
+    /// opposed to a refusal or bad data.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Waiting { .. })
     }
 }

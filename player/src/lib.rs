@@ -3,8 +3,8 @@
 //! Module map, from the queue to the speaker:
 //! - [`source`]: the [`QueueSource`](source::QueueSource) seam — the desired
 //!   mix (layers, instrumental, gains) and the play reports going back;
-//!   [`file_source`] implements it from a JSON file (the network client will
-//!   implement it from PostgREST).
+//!   [`file_source`] implements it from a JSON file, [`network`] from
+//!   PostgREST and the gateway.
 //! - [`cache`]: the bounded, LRU-by-size, verified media cache and its
 //!   pluggable [`Fetcher`](cache::Fetcher).
 //! - [`decode`]: audio files (wav, flac, ogg, mp3) → in-memory clips at the
@@ -26,6 +26,7 @@ pub mod decode;
 pub mod error;
 pub mod file_source;
 pub mod mix;
+pub mod network;
 pub mod output;
 pub mod source;
 pub mod status;

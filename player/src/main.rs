@@ -1,15 +1,21 @@
-//! `cosound-player`: parses the command line, wires the queue, the cache
-//! and the output together, and runs.
+//! `cosound-player`: parses the command line, wires the queue (the API's,
+//! or a file's), the cache and the output together, and runs.
+
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cosound_player::cache::{LocalFetcher, MediaCache};
+use cosound_player::cache::{Fetcher, LocalFetcher, MediaCache};
 use cosound_player::cli::{Cli, StatusView};
 use cosound_player::controller::Controller;
 use cosound_player::file_source::FileQueue;
+use cosound_player::network::media::GatewayFetcher;
+use cosound_player::network::queue::NetworkQueue;
+use cosound_player::network::session::Session;
 use cosound_player::output::{self, RunOptions};
+use cosound_player::source::QueueSource;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -18,20 +24,31 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let key = cli.player_key().context("reading the player key")?;
-    let Some(queue_file) = &cli.queue_file else {
-        bail!(
-            "the network queue (API {}, gateway {}, key {}) is not in this build yet; \
-             play a local mix with --queue-file MIX.json",
-            cli.api_url.as_deref().unwrap_or("-"),
-            cli.gateway_url.as_deref().unwrap_or("-"),
-            if key.is_some() { "given" } else { "missing" },
-        );
-    };
-    let queue = FileQueue::new(queue_file);
-    let fetcher = LocalFetcher::new(queue.media_dir());
     let cache_dir = cli.cache_dir();
-    let cache = MediaCache::open(&cache_dir, cli.cache_size, Box::new(fetcher))
+    let (queue, fetcher): (Box<dyn QueueSource>, Box<dyn Fetcher>) = match &cli.queue_file {
+        Some(queue_file) => {
+            let queue = FileQueue::new(queue_file);
+            let fetcher = LocalFetcher::new(queue.media_dir());
+            (Box::new(queue), Box::new(fetcher))
+        }
+        None => {
+            let (Some(api_url), Some(gateway_url)) = (&cli.api_url, &cli.gateway_url) else {
+                bail!("give --api-url and --gateway-url (or --queue-file MIX.json)");
+            };
+            let Some(key) = cli.player_key().context("reading the player key")? else {
+                bail!(
+                    "no player key: give --player-key-file FILE or set COSOUND_PLAYER_KEY \
+                     (a manager issues it at the gateway: POST /players/{{id}}/key)"
+                );
+            };
+            let session = Arc::new(Session::new(gateway_url, key)?);
+            (
+                Box::new(NetworkQueue::new(Arc::clone(&session), api_url)),
+                Box::new(GatewayFetcher::new(session)),
+            )
+        }
+    };
+    let cache = MediaCache::open(&cache_dir, cli.cache_size, fetcher)
         .with_context(|| format!("opening the media cache in {}", cache_dir.display()))?;
 
     let options = RunOptions {
@@ -42,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     };
     let label = cli.output.to_string();
     output::run(&cli.output, &options, |mix| {
-        Controller::new(Box::new(queue), cache, mix, label)
+        Controller::new(queue, cache, mix, label)
     })
     .with_context(|| format!("playing to {}", cli.output))?;
     Ok(())

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rodio::source::Source;
 
 use crate::controller::Controller;
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::mix::{Engine, CROSSFADE};
 use crate::status;
 use crate::stream::{mix_stream, MixHandle, MixSource};
@@ -137,19 +137,8 @@ pub fn polled_on_render_clock(
 pub fn render_wav(source: MixSource, duration: Duration, path: &std::path::Path) -> Result<()> {
     rodio::wav_to_file(source.with_duration(duration), path).map_err(|e| Error::Wav {
         path: path.to_path_buf(),
-        detail: error_chain(&e),
+        detail: error::chain(&e),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// Pulls the mix at the pace a sound card would, into nothing.

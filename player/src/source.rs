@@ -90,8 +90,19 @@ impl DesiredMix {
 /// What the player reports back to its queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlayReport {
-    Started { song: SongId, role: Role },
-    Ended { song: SongId, role: Role },
+    Started {
+        song: SongId,
+        role: Role,
+    },
+    Ended {
+        song: SongId,
+        role: Role,
+    },
+    /// The song could not be played (missing, corrupt, undecodable).
+    Failed {
+        song: SongId,
+        detail: String,
+    },
 }
 
 /// The player's queue, as seen from the device.

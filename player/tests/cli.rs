@@ -68,3 +68,52 @@ fn without_a_queue_file_the_network_settings_are_asked_for() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("--api-url"), "{err}");
 }
+
+/// A player with the network settings but no key.
+fn networked(dir: &std::path::Path) -> Command {
+    let mut cmd = player();
+    cmd.env_remove("COSOUND_PLAYER_KEY")
+        .env_remove("COSOUND_PLAYER_KEY_FILE")
+        .args(["--cache-dir", dir.join("cache").to_str().unwrap()])
+        .args(["--api-url", &format!("http://{}", dead_address())])
+        .args(["--gateway-url", &format!("http://{}", dead_address())])
+        .args(["--status", "off"]);
+    cmd
+}
+
+/// An address where nothing listens (bound, then freed).
+fn dead_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+#[test]
+fn without_a_key_the_player_says_where_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = networked(dir.path()).output().unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("no player key") && err.contains("--player-key-file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn with_its_servers_unreachable_the_player_runs_on_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rendered.wav");
+    let output = networked(dir.path())
+        .env("COSOUND_PLAYER_KEY", "cpk_1_not-a-real-key")
+        .env("RUST_LOG", "info")
+        .args(["--output", &format!("wav:{}", out.display())])
+        .args(["--duration", "3", "--poll-interval", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("the gateway is unreachable"), "{err}");
+    assert_eq!(read_left(&out).len(), 3 * RATE as usize);
+}

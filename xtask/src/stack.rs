@@ -99,6 +99,13 @@ impl Stack {
                 "COSOUND_TEST_JWT_SECRET",
                 self.config.get("COSOUND_JWT_SECRET").to_string(),
             ),
+            // PostgREST's binary and the stack's directory (its PID file, log and
+            // configuration), so a test can take the API away and bring it back.
+            (
+                "COSOUND_TEST_POSTGREST",
+                paths::postgrest().display().to_string(),
+            ),
+            ("COSOUND_TEST_STACK_DIR", self.dir.display().to_string()),
             ("COSOUND_TEST_DATABASE_URL", self.database_url()),
             ("COSOUND_TEST_SUPERUSER_CONNINFO", self.superuser_conninfo()),
             ("COSOUND_TEST_S3_ENDPOINT", self.s3_endpoint()),
