@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod gateway;
+pub mod player;
 
 fn setting(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
