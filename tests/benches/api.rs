@@ -1,0 +1,219 @@
+//! The API's two hot paths through PostgREST, each against a plain-table baseline served by the
+//! same PostgREST in the same run:
+//! - a device polling its queue (player token, row-level security, the view's joins) vs an
+//!   anonymous GET by primary key of a plain table with the same rows;
+//! - a listener's rating (`/rpc/rate`: checks, the vote, the learning trigger, the new taste)
+//!   vs a plain insert of the same row.
+//!
+//! Each case runs `CLIENTS` concurrent HTTP clients for `SECONDS`, twice, alternating with its
+//! baseline so drift on a shared machine hits both.
+
+use cosound_e2e::{api_url, listener_claims, player_token, superuser, token};
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PLAYERS: i64 = 1_000;
+const LISTENERS: i64 = 200;
+const CLIENTS: usize = 8;
+const SECONDS: u64 = 5;
+
+/// One request to send: a method, a path, a token, a body.
+struct Request {
+    path: String,
+    token: Option<String>,
+    body: Option<String>,
+}
+
+async fn load(db: &tokio_postgres::Client) {
+    db.batch_execute(&format!(
+        "insert into cosound.songs (type, title, duration_ms, object_key, embedding)
+         select case when g % 5 = 0 then 'instrumental' else 'soundscape' end::cosound.song_type,
+                'song ' || g, 60000, 'bench/api/' || g,
+                array[random(), random(), random(), random(), random()]::real[]::extensions.vector(5)
+           from generate_series(1, 200) g;
+         insert into cosound.players (name) select 'bench room ' || g from generate_series(1, {PLAYERS}) g;
+         select extensions.refresh_all_queues();
+         insert into auth.users (id) select gen_random_uuid() from generate_series(1, {LISTENERS});
+
+         create table api.bench_plain_queue as
+           select q.player_id, q.slot, q.song_id, q.role::text as role, q.gain, s.title,
+                  s.duration_ms, s.byte_size, s.content_sha256, s.content_type, st.version
+             from cosound.player_queue q join cosound.songs s on s.id = q.song_id
+             join cosound.queue_state st on st.player_id = q.player_id;
+         alter table api.bench_plain_queue add primary key (player_id, slot);
+         grant select on api.bench_plain_queue to anon;
+
+         create table api.bench_plain_votes (
+           id bigint generated always as identity primary key,
+           listener_id uuid not null, song_id bigint not null, rating smallint not null,
+           created_at timestamptz not null default now());
+         grant insert on api.bench_plain_votes to authenticated;
+         notify pgrst, 'reload schema';"
+    ))
+    .await
+    .expect("the benchmark data loads");
+    // On its own: VACUUM cannot run in the transaction a multi-statement batch makes.
+    db.batch_execute("vacuum analyze")
+        .await
+        .expect("the statistics are current");
+}
+
+/// Requests per second from `CLIENTS` clients cycling through `requests`.
+async fn throughput(requests: Arc<Vec<Request>>) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (requests, done) = (requests.clone(), done.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = c;
+            while Instant::now() < deadline {
+                let request = &requests[i % requests.len()];
+                i += CLIENTS;
+                let url = format!("{}/{}", api_url(), request.path);
+                let mut call = match &request.body {
+                    Some(body) => http
+                        .post(url)
+                        .header("Content-Type", "application/json")
+                        .header("Prefer", "return=minimal")
+                        .body(body.clone()),
+                    None => http.get(url),
+                };
+                if let Some(token) = &request.token {
+                    call = call.bearer_auth(token);
+                }
+                let response = call.send().await.expect("PostgREST answers");
+                let status = response.status();
+                let text = response.text().await.expect("PostgREST's answer reads");
+                assert!(status.is_success(), "{}: {status} {text}", request.path);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for client in clients {
+        client.await.expect("a client finishes");
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Runs the baseline and the case alternately, twice each; returns their mean rates.
+async fn compare(baseline: Vec<Request>, case: Vec<Request>) -> (f64, f64) {
+    let (baseline, case) = (Arc::new(baseline), Arc::new(case));
+    let (mut b, mut c) = (0.0, 0.0);
+    for _ in 0..2 {
+        b += throughput(baseline.clone()).await / 2.0;
+        c += throughput(case.clone()).await / 2.0;
+    }
+    (b, c)
+}
+
+#[tokio::main]
+async fn main() {
+    let db = superuser().await;
+    load(&db).await;
+    let players: Vec<i64> = db
+        .query(
+            "select id from cosound.players where name like 'bench room %' order by id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let listeners: Vec<String> = db
+        .query(
+            "select id::text from cosound.profiles order by id limit $1",
+            &[&LISTENERS],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let songs: Vec<i64> = db
+        .query(
+            "select id from cosound.songs where object_key like 'bench/api/%' order by id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    // PostgREST reloads its schema cache asynchronously after the NOTIFY.
+    let http = reqwest::Client::new();
+    let probe = format!("{}/bench_plain_queue?limit=1", api_url());
+    while !http.get(&probe).send().await.unwrap().status().is_success() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let plain_polls = players
+        .iter()
+        .map(|id| Request {
+            path: format!("bench_plain_queue?player_id=eq.{id}"),
+            token: None,
+            body: None,
+        })
+        .collect();
+    let device_polls = players
+        .iter()
+        .map(|&id| Request {
+            path: "player_queue".into(),
+            token: Some(player_token(id)),
+            body: None,
+        })
+        .collect();
+    let (plain, polls) = compare(plain_polls, device_polls).await;
+
+    let vote = |n: usize| {
+        let listener = &listeners[n % listeners.len()];
+        (
+            listener.clone(),
+            token(&listener_claims(listener)),
+            songs[n * 7 % songs.len()],
+            [1, 2, 4, 5][n % 4],
+        )
+    };
+    let plain_inserts = (0..1000)
+        .map(|n| {
+            let (listener, token, song, rating) = vote(n);
+            Request {
+                path: "bench_plain_votes".into(),
+                token: Some(token),
+                body: Some(
+                    json!({"listener_id": listener, "song_id": song, "rating": rating}).to_string(),
+                ),
+            }
+        })
+        .collect();
+    let ratings = (0..1000)
+        .map(|n| {
+            let (_, token, song, rating) = vote(n);
+            Request {
+                path: "rpc/rate".into(),
+                token: Some(token),
+                body: Some(json!({"song_id": song, "rating": rating}).to_string()),
+            }
+        })
+        .collect();
+    let (inserts, rates) = compare(plain_inserts, ratings).await;
+
+    println!("\nAPI through PostgREST, {CLIENTS} concurrent clients, {SECONDS} s × 2 each\n");
+    println!("| request | requests/s | vs its baseline |");
+    println!("|---|---|---|");
+    println!("| GET plain table by key, anonymous (baseline) | {plain:.0} | 100 % |");
+    println!(
+        "| GET /player_queue, device token, row-level security | {polls:.0} | {:.0} % |",
+        100.0 * polls / plain
+    );
+    println!("| POST plain insert of a vote row (baseline) | {inserts:.0} | 100 % |");
+    println!(
+        "| POST /rpc/rate (checks, vote, learning trigger) | {rates:.0} | {:.0} % |",
+        100.0 * rates / inserts
+    );
+}
