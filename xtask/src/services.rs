@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+const SETTLE: Duration = Duration::from_secs(2);
 
 pub struct Service {
     pub name: &'static str,
-    /// The port clients use; it is ready once it accepts connections.
-    pub port: u16,
+    /// The port clients use; it is ready once it accepts connections. A service without one
+    /// (the demo player) is ready once it has run for `SETTLE` without exiting.
+    pub port: Option<u16>,
     /// Every port it opens, checked free before it starts.
     pub ports: Vec<u16>,
     /// The setting that moves it, for the message when its port is taken.
@@ -58,10 +60,7 @@ impl Service {
 
     pub fn start(mut self) -> Result<()> {
         if let Some(pid) = self.running_pid() {
-            println!(
-                "{} already runs (pid {pid}) on 127.0.0.1:{}",
-                self.name, self.port
-            );
+            println!("{} already runs (pid {pid}){}", self.name, self.address());
             return Ok(());
         }
         for &port in &self.ports {
@@ -74,9 +73,9 @@ impl Service {
             .append(true)
             .open(self.log_file())?;
         println!(
-            "starting {} on 127.0.0.1:{} (log: {})",
+            "starting {}{} (log: {})",
             self.name,
-            self.port,
+            self.address(),
             self.log_file().display()
         );
         let mut child = self
@@ -105,15 +104,15 @@ impl Service {
                     tail(&self.log_file(), 15)
                 );
             }
-            if self.is_ready() {
+            if self.is_ready(started) {
                 return Ok(());
             }
             if started.elapsed() > START_TIMEOUT {
                 self.stop()?;
                 bail!(
-                    "{} was not ready on port {} within {}s. Last lines of {}:\n{}",
+                    "{} was not ready{} within {}s. Last lines of {}:\n{}",
                     self.name,
-                    self.port,
+                    self.address(),
                     START_TIMEOUT.as_secs(),
                     self.log_file().display(),
                     tail(&self.log_file(), 15)
@@ -123,11 +122,19 @@ impl Service {
         }
     }
 
-    fn is_ready(&self) -> bool {
-        match self.ready_path {
-            Some(path) => http_get(self.port, path).is_ok_and(|(status, _)| status < 500),
-            None => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+    fn is_ready(&self, started: Instant) -> bool {
+        match (self.port, self.ready_path) {
+            (Some(port), Some(path)) => http_get(port, path).is_ok_and(|(status, _)| status < 500),
+            (Some(port), None) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            (None, _) => started.elapsed() >= SETTLE,
         }
+    }
+
+    /// " on 127.0.0.1:PORT", or nothing for a service without a port.
+    fn address(&self) -> String {
+        self.port
+            .map(|port| format!(" on 127.0.0.1:{port}"))
+            .unwrap_or_default()
     }
 
     /// Sends SIGTERM to the service's process group and waits; SIGKILL if it will not stop.
@@ -156,10 +163,7 @@ impl Service {
 
     pub fn status_line(&self) -> String {
         match self.running_pid() {
-            Some(pid) => format!(
-                "{:<10} running  pid {pid:<8} 127.0.0.1:{}",
-                self.name, self.port
-            ),
+            Some(pid) => format!("{:<10} running  pid {pid:<8}{}", self.name, self.address()),
             None => format!("{:<10} stopped", self.name),
         }
     }

@@ -145,6 +145,7 @@ impl Stack {
     }
 
     pub fn stop(&self) -> Result<()> {
+        self.demo_player().stop()?;
         for service in self.services().into_iter().rev() {
             service.stop()?;
         }
@@ -190,7 +191,7 @@ impl Stack {
         let port = self.port("COSOUND_API_PORT");
         Service {
             name: "postgrest",
-            port,
+            port: Some(port),
             ports: vec![port],
             port_setting: "COSOUND_API_PORT",
             // The root answers once the schema cache is loaded; before, requests get 503.
@@ -236,7 +237,7 @@ impl Stack {
             .collect();
         Service {
             name: "s3",
-            port: s3,
+            port: Some(s3),
             ports,
             port_setting: "COSOUND_S3_PORT",
             ready_path: None,
@@ -251,13 +252,48 @@ impl Stack {
         command.envs(self.gateway_env());
         Service {
             name: "gateway",
-            port,
+            port: Some(port),
             ports: vec![port],
             port_setting: "COSOUND_GATEWAY_PORT",
             ready_path: None,
             command,
             dir: self.dir.clone(),
         }
+    }
+
+    /// A player device for the seed's "Reading room", run by `up` with the key in
+    /// `demo-player.key`. Its output is `null` (no sound card needed) unless COSOUND_OUTPUT
+    /// says otherwise, e.g. `COSOUND_OUTPUT=default cargo xtask up` to hear it.
+    fn demo_player(&self) -> Service {
+        let mut command = Command::new(paths::target().join("debug/cosound-player"));
+        command
+            .args(["--status", "off"])
+            .env(
+                "COSOUND_API_URL",
+                format!("http://127.0.0.1:{}", self.port("COSOUND_API_PORT")),
+            )
+            .env(
+                "COSOUND_GATEWAY_URL",
+                format!("http://127.0.0.1:{}", self.port("COSOUND_GATEWAY_PORT")),
+            )
+            .env("COSOUND_PLAYER_KEY_FILE", self.demo_player_key())
+            .env("COSOUND_CACHE_DIR", self.dir.join("player-cache"));
+        if std::env::var_os("COSOUND_OUTPUT").is_none() {
+            command.env("COSOUND_OUTPUT", "null");
+        }
+        Service {
+            name: "player",
+            port: None,
+            ports: Vec::new(),
+            port_setting: "",
+            ready_path: None,
+            command,
+            dir: self.dir.clone(),
+        }
+    }
+
+    fn demo_player_key(&self) -> PathBuf {
+        self.dir.join("demo-player.key")
     }
 
     /// The gateway's settings (its `--help` lists them).
@@ -298,6 +334,7 @@ impl Stack {
         for service in self.services() {
             println!("{}", service.status_line());
         }
+        println!("{}", self.demo_player().status_line());
     }
 }
 
@@ -367,13 +404,24 @@ pub fn build_gateway() -> Result<()> {
     ]))
 }
 
+fn build_player() -> Result<()> {
+    cmd::run(Command::new("cargo").current_dir(paths::repo()).args([
+        "build",
+        "--quiet",
+        "-p",
+        "cosound-player",
+    ]))
+}
+
 pub fn up() -> Result<()> {
     toolchain::ensure()?;
     install_extension(Profile::Release)?;
     build_gateway()?;
+    build_player()?;
     let stack = Stack::dev()?;
     stack.start()?;
     load_demo_catalogue(&stack)?;
+    start_demo_player(&stack)?;
     let gateway = stack.port("COSOUND_GATEWAY_PORT");
     let health = services::http_get(gateway, "/healthz")
         .map(|(status, body)| format!("{status} {body}"))
@@ -414,24 +462,54 @@ fn load_demo_catalogue(stack: &Stack) -> Result<()> {
         return Ok(());
     }
     println!("loading the demo catalogue from {}", demo.display());
-    cmd::run(
-        Command::new(paths::target().join("debug/cosound-admin"))
-            .args(["upload"])
-            .arg(&demo)
-            .env(
-                "COSOUND_GATEWAY_URL",
-                format!("http://127.0.0.1:{}", stack.port("COSOUND_GATEWAY_PORT")),
-            )
-            .env(
-                "COSOUND_API_URL",
-                format!("http://127.0.0.1:{}", stack.port("COSOUND_API_PORT")),
-            )
-            // The demo admin of supabase/seed.sql.
-            .env("COSOUND_ADMIN_EMAIL", "admin@demo.cosound.local")
-            .env("COSOUND_ADMIN_PASSWORD", "admin-of-sound-4"),
-    )
-    .context("loading the demo catalogue failed")?;
+    cmd::run(admin_command(stack).args(["upload"]).arg(&demo))
+        .context("loading the demo catalogue failed")?;
     std::fs::write(stamp, fingerprint)?;
+    Ok(())
+}
+
+/// Starts the demo player, with a fresh key for it (the gateway keeps only its hash, so a
+/// key cannot be recovered: a restarted player gets a new one, which retires the old).
+fn start_demo_player(stack: &Stack) -> Result<()> {
+    let player = stack.demo_player();
+    if player.running_pid().is_none() {
+        let key = cmd::output(admin_command(stack).args(["player-key", "Reading room"]))
+            .context("cannot issue the demo player's key")?;
+        write_secret(&stack.demo_player_key(), key.trim())?;
+    }
+    player.start()
+}
+
+/// `cosound-admin` against this stack, signed in as the seed's demo admin.
+fn admin_command(stack: &Stack) -> Command {
+    let mut admin = Command::new(paths::target().join("debug/cosound-admin"));
+    admin
+        .env(
+            "COSOUND_GATEWAY_URL",
+            format!("http://127.0.0.1:{}", stack.port("COSOUND_GATEWAY_PORT")),
+        )
+        .env(
+            "COSOUND_API_URL",
+            format!("http://127.0.0.1:{}", stack.port("COSOUND_API_PORT")),
+        )
+        // The demo admin of supabase/seed.sql.
+        .env("COSOUND_ADMIN_EMAIL", "admin@demo.cosound.local")
+        .env("COSOUND_ADMIN_PASSWORD", "admin-of-sound-4");
+    admin
+}
+
+/// Writes `value` to a file only its owner can read.
+fn write_secret(path: &Path, value: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(value.as_bytes())?;
     Ok(())
 }
 

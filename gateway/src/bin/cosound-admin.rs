@@ -1,5 +1,6 @@
 //! `cosound-admin upload FOLDER…`: uploads audio files to the gateway as an admin, with a
-//! progress bar. A file's type is `--type`, or the name of its folder when that is
+//! progress bar. `cosound-admin player-key NAME`: issues (or rotates) the key of the player
+//! with that name and prints it, for setting up its device. A file's type is `--type`, or the name of its folder when that is
 //! `soundscape` or `instrumental`; its title is its file name, spaced and capitalised. Files
 //! already in the catalogue (the gateway answers 409) are skipped, so a re-run only adds
 //! what is new.
@@ -49,6 +50,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Issue a new key for the player with this name (the old one stops working) and print it.
+    PlayerKey { name: String },
 }
 
 const AUDIO: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
@@ -62,7 +65,14 @@ async fn main() -> Result<()> {
         (None, Some(email), Some(password)) => sign_in(&http, &cli.api, email, password).await?,
         _ => bail!("give an admin's JWT (--token) or --email and --password to sign in"),
     };
-    let Command::Upload { kind, paths } = cli.command;
+    let (kind, paths) = match &cli.command {
+        Command::Upload { kind, paths } => (kind.clone(), paths.clone()),
+        Command::PlayerKey { name } => {
+            let key = player_key(&http, &cli, &token, name).await?;
+            println!("{key}");
+            return Ok(());
+        }
+    };
     let mut files = Vec::new();
     for path in &paths {
         collect(path, &mut files)?;
@@ -87,6 +97,41 @@ async fn sign_in(http: &reqwest::Client, api: &str, email: &str, password: &str)
     match body["access_token"].as_str() {
         Some(token) if status.is_success() => Ok(token.to_string()),
         _ => bail!("signing in as {email} failed ({status}): {body}"),
+    }
+}
+
+/// Looks the player up by name in the API, then has the gateway issue its key.
+async fn player_key(http: &reqwest::Client, cli: &Cli, token: &str, name: &str) -> Result<String> {
+    let players: Value = http
+        .get(format!("{}/players", cli.api))
+        .query(&[("name", format!("eq.{name}")), ("select", "id".into())])
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the API at {}", cli.api))?
+        .error_for_status()?
+        .json()
+        .await?;
+    let ids: Vec<i64> = players
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|player| player["id"].as_i64())
+        .collect();
+    let [id] = ids[..] else {
+        bail!("expected one player named {name:?}, found {}", ids.len());
+    };
+    let response = http
+        .post(format!("{}/players/{id}/key", cli.gateway))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the gateway at {}", cli.gateway))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match body["key"].as_str() {
+        Some(key) if status.is_success() => Ok(key.to_string()),
+        _ => bail!("the gateway issued no key for player {id} ({status}): {body}"),
     }
 }
 
