@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 use cosound_player::cache::{Fetcher, LocalFetcher, MediaCache};
@@ -19,9 +20,13 @@ use cosound_player::source::QueueSource;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The decoders announce every stream they open at info; a device log wants warnings only.
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,symphonia=warn".into()),
+        )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let cache_dir = cli.cache_dir();
