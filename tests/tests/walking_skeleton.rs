@@ -49,6 +49,21 @@ async fn an_expired_token_is_refused() {
     assert_eq!(body["message"], "JWT expired", "{body}");
 }
 
+/// PostgREST keeps verified tokens' claims (jwt-cache-max-lifetime), never past their `exp`
+/// and its 30 s allowance for clock skew.
+#[tokio::test]
+async fn a_token_used_while_valid_is_refused_once_it_expires() {
+    const CLOCK_SKEW_ALLOWED: u64 = 30;
+    let mut claims = listener_claims("5b4e1c2a-0000-4000-8000-000000000005");
+    claims["exp"] = json!(now() + 2);
+    let bearer = token(&claims);
+    let (status, body) = call(Some(&bearer), RATE_RAIN_LISTENER_LIKES_WAVES).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_secs(2 + CLOCK_SKEW_ALLOWED + 2)).await;
+    let (status, body) = call(Some(&bearer), RATE_RAIN_LISTENER_LIKES_WAVES).await;
+    assert_eq!(status, 401, "the cached token outlived its exp: {body}");
+}
+
 #[tokio::test]
 async fn a_token_signed_with_another_secret_is_refused() {
     let forged = sign(

@@ -160,6 +160,8 @@ impl Stack {
         self.dir.join("postgrest.conf")
     }
 
+    /// Devices and listeners send the same token for minutes on end: PostgREST keeps each
+    /// verified token's claims (never past its `exp`) instead of checking it per request.
     fn write_postgrest_config(&self) -> Result<()> {
         let cluster = self.cluster();
         let text = format!(
@@ -169,6 +171,7 @@ impl Stack {
              db-extra-search-path = \"public, extensions\"\n\
              jwt-secret = \"{secret}\"\n\
              jwt-aud = \"authenticated\"\n\
+             jwt-cache-max-lifetime = 3600\n\
              server-host = \"127.0.0.1\"\n\
              server-port = {port}\n",
             uri = cluster.url_for(
