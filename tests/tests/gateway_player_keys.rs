@@ -313,4 +313,11 @@ async fn a_malformed_path_or_query_an_unknown_endpoint_and_a_wrong_method_are_js
         assert_eq!(answer["error"], code, "{what}: {answer}");
         assert!(answer["message"].is_string(), "{what}: {answer}");
     }
+    let response = http
+        .get(format!("{gateway}/player/token"))
+        .send()
+        .await
+        .unwrap();
+    let allow = response.headers().get("allow").map(|v| v.to_str().unwrap());
+    assert_eq!(allow, Some("POST"), "a 405 says what the endpoint takes");
 }
