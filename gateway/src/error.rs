@@ -1,7 +1,8 @@
 //! The gateway's one error type: every refusal is a status, a stable code for programs and a
 //! message for people, sent as `{ "error": code, "message": text }`.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -93,6 +94,76 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
         Self::database(error)
     }
+}
+
+/// A request body that is not the JSON asked for: 415 without `Content-Type: application/json`,
+/// 400 when it does not parse (an empty body included), 422 when it parses but lacks a field or
+/// has one of the wrong type, 413 when it is too large.
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let (code, message) = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => (
+                "unsupported_media_type",
+                "send the body as JSON, with `Content-Type: application/json`".to_string(),
+            ),
+            JsonRejection::JsonSyntaxError(_) => (
+                "malformed_json",
+                format!("the body is not valid JSON: {}", rejection.body_text()),
+            ),
+            JsonRejection::JsonDataError(_) => (
+                "invalid_body",
+                format!(
+                    "the JSON body is not what this call takes: {}",
+                    rejection.body_text()
+                ),
+            ),
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => (
+                "body_too_large",
+                format!("the body is too large: {}", rejection.body_text()),
+            ),
+            _ => (
+                "unreadable_body",
+                format!("the body could not be read: {}", rejection.body_text()),
+            ),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+/// A path segment of the wrong type, such as `/media/abc` for a song id (400).
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        let code = match rejection.status() {
+            status if status.is_client_error() => "invalid_path",
+            _ => "internal",
+        };
+        Self::new(rejection.status(), code, rejection.body_text())
+    }
+}
+
+/// A query string that does not parse into the call's parameters (400).
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(rejection.status(), "invalid_query", rejection.body_text())
+    }
+}
+
+/// The router's fallback: no endpoint at this path (404).
+pub async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "the gateway has no endpoint {method} {}",
+        uri.path()
+    ))
+}
+
+/// The routes' fallback for a method they do not take (405; axum still sends `Allow`).
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 impl IntoResponse for ApiError {

@@ -4,6 +4,7 @@
 //! - `config`: settings from flags or the environment.
 //! - `state`: the shared handles (database pool, S3 client, JWT keys) built once at start.
 //! - `error`: the JSON error every refusal is sent as.
+//! - `extract`: axum's extractors, refusing a malformed request with that JSON error.
 //! - `auth`: verifying bearer JWTs as PostgREST does, and issuing player JWTs.
 //! - `player_keys`: issuing, rotating and revoking player keys; trading a key for a JWT.
 //! - `rate_limit`: the limit on wrong player keys per client address.
@@ -16,6 +17,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod media;
 pub mod player_keys;

@@ -5,11 +5,12 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::PathParams;
 use crate::state::AppState;
 use crate::upload::store::unavailable;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use tokio_util::io::ReaderStream;
@@ -17,7 +18,7 @@ use tokio_util::io::ReaderStream;
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(song_id): Path<i64>,
+    PathParams(song_id): PathParams<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let client = state.db.get().await?;

@@ -7,8 +7,9 @@
 
 use crate::auth::{Caller, PLAYER_TOKEN_SECONDS};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PathParams};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rand::RngCore;
@@ -65,7 +66,7 @@ async fn require_manager(state: &AppState, caller: Caller, player_id: i64) -> Ap
 pub async fn issue(
     State(state): State<AppState>,
     caller: Caller,
-    Path(player_id): Path<i64>,
+    PathParams(player_id): PathParams<i64>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_manager(&state, caller, player_id).await?;
     let key = new_key(player_id);
@@ -105,7 +106,7 @@ pub async fn issue(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(player_id): Path<i64>,
+    PathParams(player_id): PathParams<i64>,
 ) -> ApiResult<StatusCode> {
     require_manager(&state, caller, player_id).await?;
     let client = state.db.get().await?;
@@ -133,7 +134,7 @@ pub struct TokenRequest {
 pub async fn exchange(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Json(request): Json<TokenRequest>,
+    JsonBody(request): JsonBody<TokenRequest>,
 ) -> ApiResult<Json<Value>> {
     let client_ip = peer.ip();
     state

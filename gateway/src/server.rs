@@ -1,6 +1,7 @@
 //! The router and the server loop. `serve` takes its listener and shutdown signal as
 //! arguments so tests can bind port 0 and stop it at will.
 
+use crate::error;
 use crate::state::AppState;
 use crate::{health, media, player_keys, upload};
 use axum::extract::DefaultBodyLimit;
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
             post(upload::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/media/{song_id}", get(media::get))
+        .fallback(error::no_such_endpoint)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

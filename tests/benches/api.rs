@@ -8,11 +8,13 @@
 //! Each case runs `CLIENTS` concurrent HTTP clients for `SECONDS`, twice, alternating with its
 //! baseline so drift on a shared machine hits both.
 
+mod common;
+
+use common::requests_per_second;
 use cosound_e2e::{api_url, listener_claims, player_token, superuser, token};
 use serde_json::json;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PLAYERS: i64 = 1_000;
 const LISTENERS: i64 = 200;
@@ -62,42 +64,23 @@ async fn load(db: &tokio_postgres::Client) {
 
 /// Requests per second from `CLIENTS` clients cycling through `requests`.
 async fn throughput(requests: Arc<Vec<Request>>) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(SECONDS);
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for c in 0..CLIENTS {
-        let (requests, done) = (requests.clone(), done.clone());
-        clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut i = c;
-            while Instant::now() < deadline {
-                let request = &requests[i % requests.len()];
-                i += CLIENTS;
-                let url = format!("{}/{}", api_url(), request.path);
-                let mut call = match &request.body {
-                    Some(body) => http
-                        .post(url)
-                        .header("Content-Type", "application/json")
-                        .header("Prefer", "return=minimal")
-                        .body(body.clone()),
-                    None => http.get(url),
-                };
-                if let Some(token) = &request.token {
-                    call = call.bearer_auth(token);
-                }
-                let response = call.send().await.expect("PostgREST answers");
-                let status = response.status();
-                let text = response.text().await.expect("PostgREST's answer reads");
-                assert!(status.is_success(), "{}: {status} {text}", request.path);
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for client in clients {
-        client.await.expect("a client finishes");
-    }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let send = move |http: &reqwest::Client, n: usize| {
+        let request = &requests[n % requests.len()];
+        let url = format!("{}/{}", api_url(), request.path);
+        let mut call = match &request.body {
+            Some(body) => http
+                .post(url)
+                .header("Content-Type", "application/json")
+                .header("Prefer", "return=minimal")
+                .body(body.clone()),
+            None => http.get(url),
+        };
+        if let Some(token) = &request.token {
+            call = call.bearer_auth(token);
+        }
+        call
+    };
+    requests_per_second(CLIENTS, SECONDS, send, |status| status.is_success()).await
 }
 
 /// Runs the baseline and the case alternately, twice each; returns their mean rates.

@@ -202,3 +202,122 @@ async fn wrong_keys_past_the_limit_get_429_with_retry_after() {
         "a limited address waits, even with the right key"
     );
 }
+
+/// POSTs `body` (raw bytes, with `content_type` when given) to `/player/token`.
+async fn raw_exchange(content_type: Option<&str>, body: &str) -> (u16, Option<String>, Value) {
+    let mut request = reqwest::Client::new().post(format!("{}/player/token", gateway_url()));
+    if let Some(content_type) = content_type {
+        request = request.header("Content-Type", content_type);
+    }
+    let response = request
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the gateway answers");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: the refusal is not JSON: {text}"));
+    (status, content_type, body)
+}
+
+#[tokio::test]
+async fn a_malformed_or_missing_body_is_refused_with_a_json_error() {
+    let json = Some("application/json");
+    for (what, content_type, body, status, code) in [
+        ("no body, no type", None, "", 415, "unsupported_media_type"),
+        (
+            "a key as text",
+            Some("text/plain"),
+            "cpk_1_x",
+            415,
+            "unsupported_media_type",
+        ),
+        ("an empty JSON body", json, "", 400, "malformed_json"),
+        ("broken JSON", json, "{\"key\": ", 400, "malformed_json"),
+        ("no key", json, "{}", 422, "invalid_body"),
+        (
+            "a key of the wrong type",
+            json,
+            "{\"key\": 7}",
+            422,
+            "invalid_body",
+        ),
+    ] {
+        let (got, content, answer) = raw_exchange(content_type, body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        assert_eq!(content.as_deref(), Some("application/json"), "{what}");
+        assert_eq!(answer["error"], code, "{what}: {answer}");
+        assert!(
+            answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {answer}"
+        );
+    }
+    let (_, _, answer) = raw_exchange(json, "{}").await;
+    assert!(
+        answer["message"].as_str().unwrap().contains("key"),
+        "the message names the missing field: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_path_or_query_an_unknown_endpoint_and_a_wrong_method_are_json_errors() {
+    let db = superuser().await;
+    let (_, admin) = new_user(&db, &["admin"]).await;
+    let http = reqwest::Client::new();
+    let gateway = gateway_url();
+    for (what, request, status, code) in [
+        (
+            "a query string that names the title twice",
+            http.post(format!("{gateway}/songs?title=a&title=b&type=soundscape"))
+                .bearer_auth(&admin),
+            400,
+            "invalid_query",
+        ),
+        (
+            "a player id that is not a number",
+            http.post(format!("{gateway}/players/abc/key"))
+                .bearer_auth(&admin),
+            400,
+            "invalid_path",
+        ),
+        (
+            "a song id that is not a number",
+            http.get(format!("{gateway}/media/abc"))
+                .bearer_auth(player_token(1)),
+            400,
+            "invalid_path",
+        ),
+        (
+            "an unknown endpoint",
+            http.get(format!("{gateway}/no/such/thing")),
+            404,
+            "not_found",
+        ),
+        (
+            "GET on a POST endpoint",
+            http.get(format!("{gateway}/player/token")),
+            405,
+            "method_not_allowed",
+        ),
+    ] {
+        let response = request.send().await.expect("the gateway answers");
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        let text = response.text().await.unwrap();
+        let answer: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{what}: the refusal is not JSON: {text}"));
+        assert_eq!(answer["error"], code, "{what}: {answer}");
+        assert!(answer["message"].is_string(), "{what}: {answer}");
+    }
+    let response = http
+        .get(format!("{gateway}/player/token"))
+        .send()
+        .await
+        .unwrap();
+    let allow = response.headers().get("allow").map(|v| v.to_str().unwrap());
+    assert_eq!(allow, Some("POST"), "a 405 says what the endpoint takes");
+}

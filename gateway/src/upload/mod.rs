@@ -13,9 +13,10 @@ pub mod store;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
@@ -32,7 +33,7 @@ pub struct SongParams {
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<SongParams>,
+    QueryParams(params): QueryParams<SongParams>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {

@@ -78,3 +78,44 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
     println!();
 }
+
+/// Requests per second from `clients` concurrent HTTP clients for `seconds`, each sending
+/// `request(http, n)` for n = its number, then + `clients` after each answer (so together
+/// they go through n = 0, 1, 2, …), every answer checked with `ok`.
+pub async fn requests_per_second<R>(
+    clients: usize,
+    seconds: u64,
+    request: R,
+    ok: fn(reqwest::StatusCode) -> bool,
+) -> f64
+where
+    R: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let request = Arc::new(request);
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (request, done) = (request.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut n = c;
+            while Instant::now() < deadline {
+                let call = request(&http, n);
+                let response = call.send().await.expect("the server answers");
+                let (status, url) = (response.status(), response.url().clone());
+                let text = response.text().await.expect("the answer reads");
+                assert!(ok(status), "{url}: {status} {text}");
+                n += clients;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a client finishes");
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
