@@ -114,20 +114,23 @@ impl World {
     }
 }
 
-/// Calls `function` and asserts the refusal's status, a message, and that nothing changed.
-async fn refused(world: &World, who: Option<&str>, function: &str, body: Value, status: u16) {
-    let before = world.state().await;
-    let (answer, error) = rpc(who, function, &body.to_string()).await;
-    assert_eq!(answer, status, "{function} {body}: {error}");
-    assert!(
-        error["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{function}: a refusal says why: {error}"
-    );
-    assert_eq!(
-        world.state().await,
-        before,
-        "{function} {body} changed something"
-    );
+/// Calls each function with its body and asserts the refusal's status, a message, and that
+/// nothing changed.
+async fn all_refused(world: &World, who: Option<&str>, cases: &[(&str, Value, u16)]) {
+    for (function, body, status) in cases {
+        let before = world.state().await;
+        let (answer, error) = rpc(who, function, &body.to_string()).await;
+        assert_eq!(answer, *status, "{function} {body}: {error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{function}: a refusal says why: {error}"
+        );
+        assert_eq!(
+            world.state().await,
+            before,
+            "{function} {body} changed something"
+        );
+    }
 }
 
 /// Reads `path` and returns its rows, asserting a 200.
@@ -153,17 +156,17 @@ async fn anonymous_callers_get_401_and_change_nothing() {
         assert_eq!(status, 401, "anonymous GET {path}: {body}");
     }
     let code = w.code_2.clone();
-    refused(&w, None, "check_in", json!({ "code": code }), 401).await;
-    refused(
+    all_refused(
         &w,
         None,
-        "rate",
-        json!({"rating": 5, "song_id": w.song}),
-        401,
+        &[
+            ("check_in", json!({ "code": code }), 401),
+            ("rate", json!({"rating": 5, "song_id": w.song}), 401),
+            ("create_player", json!({"name": "mine now"}), 401),
+            ("heartbeat", json!({}), 401),
+        ],
     )
     .await;
-    refused(&w, None, "create_player", json!({"name": "mine now"}), 401).await;
-    refused(&w, None, "heartbeat", json!({}), 401).await;
 }
 
 #[tokio::test]
@@ -178,12 +181,10 @@ async fn forged_expired_and_foreign_tokens_get_401() {
     for bad in [forged, token(&expired), token(&foreign)] {
         let (status, body) = get(Some(&bad), "my_profile").await;
         assert_eq!(status, 401, "{body}");
-        refused(
+        all_refused(
             &w,
             Some(&bad),
-            "check_in",
-            json!({ "player_id": w.player_2 }),
-            401,
+            &[("check_in", json!({ "player_id": w.player_2 }), 401)],
         )
         .await;
     }
@@ -220,55 +221,36 @@ async fn listeners_cannot_manage_players_songs_or_roles() {
     let w = world().await;
     let a = Some(w.listener_a.as_str());
     let a_id = w.users[0].clone();
-    refused(&w, a, "create_player", json!({"name": "my own room"}), 403).await;
-    refused(
+    all_refused(
         &w,
         a,
-        "grant_role",
-        json!({"email": format!("{a_id}@example.test"), "role": "admin"}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        a,
-        "update_song",
-        json!({"song_id": w.song, "title": "renamed"}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        a,
-        "add_to_library",
-        json!({"player_id": w.player_2, "song_ids": [w.song]}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        a,
-        "new_checkin_code",
-        json!({"player_id": w.player_2}),
-        403,
-    )
-    .await;
-    refused(&w, a, "revoke_checkin_code", json!({"code": w.code_2}), 403).await;
-    refused(
-        &w,
-        a,
-        "delete_player",
-        json!({"player_id": w.player_2}),
-        403,
-    )
-    .await;
-    refused(&w, a, "heartbeat", json!({}), 403).await;
-    refused(
-        &w,
-        a,
-        "report_play",
-        json!({"song_id": w.song, "event": "start"}),
-        403,
+        &[
+            ("create_player", json!({"name": "my own room"}), 403),
+            (
+                "grant_role",
+                json!({"email": format!("{a_id}@example.test"), "role": "admin"}),
+                403,
+            ),
+            (
+                "update_song",
+                json!({"song_id": w.song, "title": "renamed"}),
+                403,
+            ),
+            (
+                "add_to_library",
+                json!({"player_id": w.player_2, "song_ids": [w.song]}),
+                403,
+            ),
+            ("new_checkin_code", json!({"player_id": w.player_2}), 403),
+            ("revoke_checkin_code", json!({"code": w.code_2}), 403),
+            ("delete_player", json!({"player_id": w.player_2}), 403),
+            ("heartbeat", json!({}), 403),
+            (
+                "report_play",
+                json!({"song_id": w.song, "event": "start"}),
+                403,
+            ),
+        ],
     )
     .await;
 }
@@ -278,70 +260,52 @@ async fn a_manager_cannot_touch_another_managers_player() {
     let w = world().await;
     let m1 = Some(w.manager_1.as_str());
     let p2 = w.player_2;
-    refused(
+    all_refused(
         &w,
         m1,
-        "rename_player",
-        json!({"player_id": p2, "name": "taken"}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        m1,
-        "add_to_library",
-        json!({"player_id": p2, "song_ids": [w.song]}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        m1,
-        "remove_from_library",
-        json!({"player_id": p2, "song_ids": [w.song]}),
-        403,
-    )
-    .await;
-    refused(&w, m1, "new_checkin_code", json!({"player_id": p2}), 403).await;
-    refused(
-        &w,
-        m1,
-        "revoke_checkin_code",
-        json!({"code": w.code_2}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        m1,
-        "delete_player",
-        json!({"player_id": w.player_1}),
-        403,
+        &[
+            (
+                "rename_player",
+                json!({"player_id": p2, "name": "taken"}),
+                403,
+            ),
+            (
+                "add_to_library",
+                json!({"player_id": p2, "song_ids": [w.song]}),
+                403,
+            ),
+            (
+                "remove_from_library",
+                json!({"player_id": p2, "song_ids": [w.song]}),
+                403,
+            ),
+            ("new_checkin_code", json!({"player_id": p2}), 403),
+            ("revoke_checkin_code", json!({"code": w.code_2}), 403),
+            ("delete_player", json!({"player_id": w.player_1}), 403),
+        ],
     )
     .await;
     let email_2 = format!("{}@example.test", w.manager_2.0);
-    refused(
+    all_refused(
         &w,
         m1,
-        "create_player",
-        json!({"name": "for you", "manager_email": email_2}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        m1,
-        "grant_role",
-        json!({"email": email_2, "role": "admin"}),
-        403,
-    )
-    .await;
-    refused(
-        &w,
-        m1,
-        "set_player_manager",
-        json!({"player_id": p2, "manager_email": email_2}),
-        403,
+        &[
+            (
+                "create_player",
+                json!({"name": "for you", "manager_email": email_2}),
+                403,
+            ),
+            (
+                "grant_role",
+                json!({"email": email_2, "role": "admin"}),
+                403,
+            ),
+            (
+                "set_player_manager",
+                json!({"player_id": p2, "manager_email": email_2}),
+                403,
+            ),
+        ],
     )
     .await;
     let manager_1 = w.manager_1.as_str();
@@ -384,13 +348,20 @@ async fn a_device_reads_only_its_own_queue_and_cannot_act_as_a_listener() {
         );
     }
     let d = Some(device.as_str());
-    refused(&w, d, "rate", json!({"rating": 1, "song_id": w.song}), 403).await;
-    refused(&w, d, "check_in", json!({"player_id": w.player_2}), 403).await;
-    refused(&w, d, "create_player", json!({"name": "device-made"}), 403).await;
+    all_refused(
+        &w,
+        d,
+        &[
+            ("rate", json!({"rating": 1, "song_id": w.song}), 403),
+            ("check_in", json!({"player_id": w.player_2}), 403),
+            ("create_player", json!({"name": "device-made"}), 403),
+        ],
+    )
+    .await;
     let (status, body) = get(d, "my_profile").await;
     assert_eq!(status, 403, "{body}");
     let gone = player_token(i64::MAX);
-    refused(&w, Some(&gone), "heartbeat", json!({}), 404).await;
+    all_refused(&w, Some(&gone), &[("heartbeat", json!({}), 404)]).await;
 }
 
 #[tokio::test]
