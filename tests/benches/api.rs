@@ -11,7 +11,7 @@
 mod common;
 
 use common::requests_per_second;
-use cosound_e2e::{api_url, listener_claims, player_token, superuser, token};
+use cosound_e2e::{api_url, column, listener_claims, player_token, superuser, token};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,36 +98,24 @@ async fn compare(baseline: Vec<Request>, case: Vec<Request>) -> (f64, f64) {
 async fn main() {
     let db = superuser().await;
     load(&db).await;
-    let players: Vec<i64> = db
-        .query(
-            "select id from cosound.players where name like 'bench room %' order by id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    let listeners: Vec<String> = db
-        .query(
-            "select id::text from cosound.profiles order by id limit $1",
-            &[&LISTENERS],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    let songs: Vec<i64> = db
-        .query(
-            "select id from cosound.songs where object_key like 'bench/api/%' order by id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let players: Vec<i64> = column(
+        &db,
+        "select id from cosound.players where name like 'bench room %' order by id",
+        &[],
+    )
+    .await;
+    let listeners: Vec<String> = column(
+        &db,
+        "select id::text from cosound.profiles order by id limit $1",
+        &[&LISTENERS],
+    )
+    .await;
+    let songs: Vec<i64> = column(
+        &db,
+        "select id from cosound.songs where object_key like 'bench/api/%' order by id",
+        &[],
+    )
+    .await;
     // PostgREST reloads its schema cache asynchronously after the NOTIFY.
     let http = reqwest::Client::new();
     let probe = format!("{}/bench_plain_queue?limit=1", api_url());

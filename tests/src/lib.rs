@@ -187,3 +187,17 @@ pub async fn get(token: Option<&str>, path: &str) -> (u16, Value) {
         response.json().await.expect("PostgREST answers JSON"),
     )
 }
+
+/// The first column of every row `sql` returns.
+pub async fn column<T: tokio_postgres::types::FromSqlOwned>(
+    db: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Vec<T> {
+    db.query(sql, params)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}

@@ -5,8 +5,8 @@
 //! party's rows.
 
 use cosound_e2e::{
-    get, listener_claims, new_player, new_song, new_user, now, player_token, rpc, sign, superuser,
-    token,
+    column, get, listener_claims, new_player, new_song, new_user, now, player_token, rpc, sign,
+    superuser, token,
 };
 use serde_json::{json, Value};
 
@@ -397,35 +397,27 @@ async fn an_admin_cannot_remove_their_own_admin_role() {
 #[tokio::test]
 async fn every_table_has_row_level_security_and_every_view_runs_as_its_caller() {
     let db = superuser().await;
-    let unguarded: Vec<String> = db
-        .query(
-            "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    let unguarded: Vec<String> = column(
+        &db,
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
               where n.nspname in ('cosound', 'api') and c.relkind in ('r', 'p')
                 and not c.relrowsecurity order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        &[],
+    )
+    .await;
     assert!(
         unguarded.is_empty(),
         "tables without row-level security: {unguarded:?}"
     );
-    let owner_views: Vec<String> = db
-        .query(
-            "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    let owner_views: Vec<String> = column(
+        &db,
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
               where n.nspname = 'api' and c.relkind = 'v'
                 and not coalesce('security_invoker=true' = any (c.reloptions), false)
               order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        &[],
+    )
+    .await;
     assert!(
         owner_views.is_empty(),
         "API views that bypass row-level security: {owner_views:?}"
