@@ -175,14 +175,52 @@ $$;
 comment on function api.check_out is 'Ends the signed-in listener''s session at once; checked_out is false when there was none.';
 
 -- The hot path of the API: as few statements as the checks allow.
+-- Why `api.rate` inserted nothing: raises the precise error (only failed ratings get here).
+create function cosound.refuse_rating(listener uuid, song_id bigint) returns void
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  here bigint;
+  song bigint;
+  placed boolean;
+begin
+  perform cosound.require_listener();
+  here := cosound.current_player(listener);
+  if refuse_rating.song_id is null then
+    if here is null then
+      raise sqlstate 'PT409'
+        using message = 'you are not checked in at a player: check in first, or give the song_id you rate';
+    end if;
+    select s.id, s.embedding is not null into song, placed
+      from cosound.player_queue q join cosound.songs s on s.id = q.song_id
+     where q.player_id = here and q.role = 'layer'
+     order by q.gain desc, q.slot
+     limit 1;
+    if not found then
+      raise sqlstate 'PT409' using message = 'nothing is playing at your player yet';
+    end if;
+  else
+    select s.id, s.embedding is not null into song, placed
+      from cosound.songs s where s.id = refuse_rating.song_id;
+    if not found then
+      raise sqlstate 'PT404' using message = format('no song with id %s', refuse_rating.song_id);
+    end if;
+  end if;
+  if not placed then
+    raise sqlstate 'PT409'
+      using message = format('song %s has no embedding yet, so a rating cannot teach anything', song);
+  end if;
+  raise 'a rating was refused for no known reason';
+end
+$$;
+revoke execute on function cosound.refuse_rating from public;
+
 create function api.rate(rating integer, song_id bigint default null) returns json
 language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   listener uuid := auth.uid();
-  here bigint;
-  song record;
-  vote_id bigint;
+  vote record;
   taste extensions.vector;
 begin
   if listener is null then
@@ -192,49 +230,35 @@ begin
     raise sqlstate '22023'
       using message = format('a rating is a whole number from 1 to 5, not %s', coalesce(rating::text, 'null'));
   end if;
-  -- The listener's account and where they are checked in, in one lookup.
-  select s.player_id into here
-    from cosound.profiles p
-    left join cosound.sessions s
-      on s.listener_id = p.id and s.ended_at is null and s.expires_at > now()
-   where p.id = listener;
+  -- Ratings are the API's busiest write, so a good one is a single statement: the listener's
+  -- account, where they are checked in, the song (given, or the loudest layer of the room's
+  -- mix) and that it has an embedding. When it inserts nothing, refuse_rating says why.
+  with new_vote as (
+    insert into cosound.votes as v (listener_id, song_id, player_id, rating)
+    select p.id, s.id, here.player_id, rate.rating
+      from cosound.profiles p
+      left join cosound.sessions here
+        on here.listener_id = p.id and here.ended_at is null and here.expires_at > now()
+      join cosound.songs s
+        on s.id = coalesce(rate.song_id,
+                           (select q.song_id from cosound.player_queue q
+                             where q.player_id = here.player_id and q.role = 'layer'
+                             order by q.gain desc, q.slot limit 1))
+     where p.id = listener and s.embedding is not null
+    returning v.id, v.song_id, v.player_id
+  )
+  select v.id, v.song_id, v.player_id, s.title into vote
+    from new_vote v join cosound.songs s on s.id = v.song_id;
   if not found then
-    raise sqlstate 'PT401' using message = 'this token''s user has no account here';
+    perform cosound.refuse_rating(listener, rate.song_id);
   end if;
-  if rate.song_id is null then
-    if here is null then
-      raise sqlstate 'PT409'
-        using message = 'you are not checked in at a player: check in first, or give the song_id you rate';
-    end if;
-    -- What is playing: the loudest layer of the room's mix.
-    select s.id, s.title, s.embedding is not null as placed into song
-      from cosound.player_queue q join cosound.songs s on s.id = q.song_id
-     where q.player_id = here and q.role = 'layer'
-     order by q.gain desc, q.slot
-     limit 1;
-    if not found then
-      raise sqlstate 'PT409' using message = 'nothing is playing at your player yet';
-    end if;
-  else
-    select s.id, s.title, s.embedding is not null as placed into song
-      from cosound.songs s where s.id = rate.song_id;
-    if not found then
-      raise sqlstate 'PT404' using message = format('no song with id %s', rate.song_id);
-    end if;
-  end if;
-  if not song.placed then
-    raise sqlstate 'PT409' using message = format('song %s has no embedding yet, so a rating cannot teach anything', song.id);
-  end if;
-  insert into cosound.votes (listener_id, song_id, player_id, rating)
-  values (listener, song.id, here, rating)
-  returning id into vote_id;
   select p.preference into taste from cosound.profiles p where p.id = listener;
-  if here is not null then
-    perform pg_notify('cosound_activity', here::text);
+  if vote.player_id is not null then
+    perform pg_notify('cosound_activity', vote.player_id::text);
   end if;
   return json_build_object(
-    'vote_id', vote_id, 'song_id', song.id, 'title', song.title, 'rating', rating,
-    'player_id', here, 'preference', taste);
+    'vote_id', vote.id, 'song_id', vote.song_id, 'title', vote.title, 'rating', rating,
+    'player_id', vote.player_id, 'preference', taste);
 end
 $$;
 comment on function api.rate is

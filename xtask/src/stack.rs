@@ -15,7 +15,7 @@ use std::process::Command;
 
 /// The cargo profile the extension is built with: the dev stack runs optimised code, the test
 /// suite reuses the debug build its `#[pg_test]`s already made.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Profile {
     Release,
     Debug,
@@ -342,13 +342,11 @@ impl Stack {
 }
 
 /// Builds and installs the `cosound` extension into the bundled PostgreSQL, unless the same
-/// sources were already installed with the same profile.
+/// sources were already installed with the same profile. One stamp for both profiles: there is
+/// one installed library, and a test run's debug build replaces the stack's optimised one.
 pub fn install_extension(profile: Profile) -> Result<()> {
-    let stamp = paths::state().join(match profile {
-        Profile::Release => "extension-release.sha256",
-        Profile::Debug => "extension-debug.sha256",
-    });
-    let fingerprint = extension_fingerprint()?;
+    let stamp = paths::state().join("extension.stamp");
+    let fingerprint = format!("{profile:?} {}", extension_fingerprint()?);
     if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
         return Ok(());
     }
