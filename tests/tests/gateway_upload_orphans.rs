@@ -1,12 +1,38 @@
 //! A song row and its object come and go together: when the database is lost while the
-//! row is written, the object already in the bucket is deleted. Alone in its test binary,
-//! so no other upload runs while it compares the bucket's contents.
+//! row is written, or the analysis refuses a file the bucket already took (the two run at
+//! the same time), the object is deleted. Alone in their test binary and one at a time, so
+//! no other upload runs while they compare the bucket's contents.
 
 use cosound_e2e::gateway::{config, object_keys, unique_seed, upload_to, wav, OwnGateway};
 use cosound_e2e::{new_user, superuser};
+use tokio::sync::Mutex;
+
+static BUCKET: Mutex<()> = Mutex::const_new(());
+
+#[tokio::test]
+async fn a_refused_file_leaves_no_object() {
+    let _alone = BUCKET.lock().await;
+    let db = superuser().await;
+    let (_, admin) = new_user(&db, &["admin"]).await;
+    let gateway = OwnGateway::start(&config(&[])).await;
+    let objects_before = object_keys("songs/").await;
+    let query = format!("title=Refused {}&type=soundscape", unique_seed());
+    let text = b"hello, this is not audio at all".repeat(100_000);
+    let truncated = wav(30.0, 44_100, unique_seed())[..400_000].to_vec();
+    for (body, status) in [(text, 415), (truncated, 415)] {
+        let (got, answer) = upload_to(&gateway.url, Some(&admin), &query, body).await;
+        assert_eq!(got, status, "{answer}");
+    }
+    assert_eq!(
+        object_keys("songs/").await,
+        objects_before,
+        "no orphan object"
+    );
+}
 
 #[tokio::test]
 async fn a_database_lost_at_the_insert_leaves_no_object() {
+    let _alone = BUCKET.lock().await;
     let db = superuser().await;
     let (_, admin) = new_user(&db, &["admin"]).await;
     let gateway = OwnGateway::start(&config(&[])).await;

@@ -27,6 +27,11 @@ pub struct Analysis {
     pub duration_ms: i32,
     pub loudness_gain_db: f32,
     pub embedding: Embedding,
+}
+
+/// What the upload's first bytes say it is: its media type and the object key's extension.
+#[derive(Debug, Clone, Copy)]
+pub struct Container {
     pub content_type: &'static str,
     pub extension: &'static str,
 }
@@ -35,15 +40,12 @@ pub fn analyse(path: &Path) -> Result<Analysis, ApiError> {
     let embedding = Model::default_model()
         .embed_file(path)
         .map_err(|error| refusal(error, path))?;
-    let (content_type, extension) = container(path)?;
     let (frames, sample_rate, loudness) = measure(path)?;
     let duration_ms = (frames as f64 * 1000.0 / f64::from(sample_rate)).round();
     Ok(Analysis {
         duration_ms: duration_ms.clamp(1.0, f64::from(i32::MAX)) as i32,
         loudness_gain_db: (TARGET_LUFS - loudness).clamp(-MAX_GAIN_DB, MAX_GAIN_DB) as f32,
         embedding,
-        content_type,
-        extension,
     })
 }
 
@@ -78,18 +80,23 @@ fn refusal(error: MlError, path: &Path) -> ApiError {
     }
 }
 
-/// The container, from its first bytes (the upload has no trustworthy name); the model has
-/// already decoded it, so one of the four is certain.
-fn container(path: &Path) -> Result<(&'static str, &'static str), ApiError> {
+/// The container, from its first bytes (the upload has no trustworthy name). Anything that
+/// is not one of the three tagged containers can only be MP3; [`analyse`] decides whether it
+/// is audio at all.
+pub fn container(path: &Path) -> Result<Container, ApiError> {
     let mut head = [0u8; 4];
     File::open(path)
         .and_then(|mut file| file.read_exact(&mut head))
         .map_err(|error| not_audio(format!("cannot read the file's header: {error}")))?;
-    Ok(match &head {
+    let (content_type, extension) = match &head {
         b"RIFF" => ("audio/wav", "wav"),
         b"fLaC" => ("audio/flac", "flac"),
         b"OggS" => ("audio/ogg", "ogg"),
         _ => ("audio/mpeg", "mp3"),
+    };
+    Ok(Container {
+        content_type,
+        extension,
     })
 }
 

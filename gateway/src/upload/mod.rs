@@ -1,11 +1,11 @@
 //! `POST /songs?title=…&type=soundscape|instrumental`, the audio file as the request body:
 //! an admin adds a sound to the catalogue.
 //!
-//! The steps, each refusing with its own status before the next costs anything: the admin
-//! role (in the database), the parameters, the size (413), the duplicate check (409), the
-//! audio itself (415/422: [`audio`]), the bucket (503: [`store`]), then the song row. The
-//! body is spooled to a temporary file ([`spool`]) so it is never held in memory, and a row
-//! that cannot be written takes its object with it: no failure leaves a row or an object.
+//! The steps, each refusing with its own status: the admin role (in the database), the
+//! parameters, the size (413), the duplicate check (409), then — at the same time — the audio
+//! itself (415/422: [`audio`]) and the bucket (503: [`store`]), then the song row. The body is
+//! spooled to a temporary file ([`spool`]) so it is never held in memory, and an upload refused
+//! after its object was stored takes the object with it: no failure leaves a row or an object.
 
 pub mod audio;
 pub mod spool;
@@ -63,25 +63,38 @@ pub async fn upload(
     if let Some(id) = song_with_content(&state, &spooled.sha256).await? {
         return Err(duplicate(id));
     }
-    let path = spooled.file.path().to_path_buf();
-    let analysis = tokio::task::spawn_blocking(move || audio::analyse(&path))
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "the audio analysis panicked");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "analysis_failed",
-                "the audio analysis failed",
-            )
-        })??;
-
-    let object_key = format!("songs/{}.{}", uuid::Uuid::new_v4(), analysis.extension);
+    // The analysis (CPU) and the transfer to the bucket (network, S3's own CPU) overlap; a
+    // file the analysis refuses has its object removed again.
+    let container = audio::container(spooled.file.path())?;
+    let object_key = format!("songs/{}.{}", uuid::Uuid::new_v4(), container.extension);
     let object = store::Object {
         bucket: &state.bucket,
         key: &object_key,
-        content_type: analysis.content_type,
+        content_type: container.content_type,
     };
-    store::put_file(&state.s3, &object, spooled.file.path(), spooled.size).await?;
+    let path = spooled.file.path().to_path_buf();
+    let (analysis, stored) = tokio::join!(
+        tokio::task::spawn_blocking(move || audio::analyse(&path)),
+        store::put_file(&state.s3, &object, spooled.file.path(), spooled.size),
+    );
+    let analysis = analysis.unwrap_or_else(|error| {
+        tracing::error!(%error, "the audio analysis panicked");
+        Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "analysis_failed",
+            "the audio analysis failed",
+        ))
+    });
+    let analysis = match (analysis, stored) {
+        (Ok(analysis), Ok(())) => analysis,
+        (Err(refusal), Ok(())) => {
+            store::delete(&state.s3, &state.bucket, &object_key).await;
+            return Err(refusal);
+        }
+        // A file that is not audio is the client's to fix, whatever the bucket said.
+        (Err(refusal), Err(_)) => return Err(refusal),
+        (Ok(_), Err(unavailable)) => return Err(unavailable),
+    };
 
     let byte_size = spooled.size as i64;
     let song = NewSong {
@@ -89,6 +102,7 @@ pub async fn upload(
         kind,
         object_key: &object_key,
         analysis: &analysis,
+        content_type: container.content_type,
         byte_size,
         sha256: &spooled.sha256,
     };
@@ -113,7 +127,7 @@ pub async fn upload(
             "embedding": analysis.embedding,
             "byte_size": byte_size,
             "content_sha256": spooled.sha256,
-            "content_type": analysis.content_type,
+            "content_type": container.content_type,
         })),
     ))
 }
@@ -155,6 +169,7 @@ struct NewSong<'a> {
     kind: &'a str,
     object_key: &'a str,
     analysis: &'a audio::Analysis,
+    content_type: &'a str,
     byte_size: i64,
     sha256: &'a str,
 }
@@ -186,7 +201,7 @@ async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
                 &embedding,
                 &song.byte_size,
                 &song.sha256,
-                &song.analysis.content_type,
+                &song.content_type,
             ],
         )
         .await;
