@@ -82,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0022_catalogue_generation_for_uploads.sql",
         include_str!("../../sql/0022_catalogue_generation_for_uploads.sql"),
     ),
+    (
+        "sql/0024_rate_finds_the_song_by_key.sql",
+        include_str!("../../sql/0024_rate_finds_the_song_by_key.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -1,0 +1,1 @@
+../../sql/0024_rate_finds_the_song_by_key.sql
