@@ -82,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0022_catalogue_generation_for_uploads.sql",
         include_str!("../../sql/0022_catalogue_generation_for_uploads.sql"),
     ),
+    (
+        "sql/0023_batch_predict_places_songs.sql",
+        include_str!("../../sql/0023_batch_predict_places_songs.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.
