@@ -1,9 +1,9 @@
 //! Embedding many sounds at once. A [`Source`] lists sounds and loads each
 //! one's samples; [`run`] embeds them all in parallel and keeps going past
-//! failures. [`FolderSource`] serves a folder of files today; the database
-//! mode (songs lacking an embedding, or all after a model change) plugs in
-//! as another `Source` whose items are song ids, with the results written
-//! back instead of to CSV.
+//! failures. [`FolderSource`] serves a folder of files, whose embeddings go
+//! to CSV; the CLI's database mode is another `Source` (the catalogue's
+//! songs) that stores each embedding as soon as it is computed, through
+//! [`run_each`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -73,18 +73,40 @@ pub struct Outcome {
 
 /// Embeds every item of `source`; a failing item is recorded, not fatal.
 pub fn run<S: Source>(model: &Model, source: &S, done: &(dyn Fn() + Sync)) -> Result<Vec<Outcome>> {
-    let extractor = Extractor::default();
-    let items = source.items()?;
-    Ok(parallel::map(
-        &items,
-        |item| Outcome {
-            name: source.name(item),
-            result: source
-                .samples(item)
-                .map(|s| model.embed_with(&extractor, s)),
-        },
+    Ok(run_each(
+        model,
+        source,
+        &source.items()?,
+        &|_, outcome| outcome,
         done,
     ))
+}
+
+/// Embeds `items` of `source` in parallel and hands each outcome to `keep`
+/// on the worker that computed it, as soon as it is computed: a source that
+/// stores its results stores each one by itself, and an interrupted batch
+/// keeps what it finished. Returns what `keep` returned, in the items' order.
+pub fn run_each<S: Source, T: Send>(
+    model: &Model,
+    source: &S,
+    items: &[S::Item],
+    keep: &(dyn Fn(&S::Item, Outcome) -> T + Sync),
+    done: &(dyn Fn() + Sync),
+) -> Vec<T> {
+    let extractor = Extractor::default();
+    parallel::map(
+        items,
+        |item| {
+            let outcome = Outcome {
+                name: source.name(item),
+                result: source
+                    .samples(item)
+                    .map(|s| model.embed_with(&extractor, s)),
+            };
+            keep(item, outcome)
+        },
+        done,
+    )
 }
 
 /// Writes the successful outcomes as CSV (`file` then one column per

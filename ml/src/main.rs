@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use catalogue::{Catalogue, Stored};
 use clap::{Parser, Subcommand};
 use cosound_ml::batch::{self, FolderSource, Source};
 use cosound_ml::cv::{cross_validate, Report};
@@ -14,6 +15,24 @@ use cosound_ml::train::{self, Config};
 use cosound_ml::{Error, Model, CLASSES};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
+
+mod catalogue;
+
+const BATCH_PREDICT: &str = "\
+Embeds many sounds, keeping going past bad ones.
+
+Without FOLDER (the database mode), it embeds every song of the catalogue \
+that has no embedding yet, or every song with --all (after a model change). \
+Each song's audio is read from the S3 bucket where the gateway stored it \
+(songs.object_key), and its embedding is written to the database in a \
+statement of its own as soon as it is computed. It takes the gateway's \
+settings: the same flags and COSOUND_* variables. A song whose audio is \
+missing, not audio, silent or otherwise bad is reported by id, title and key \
+and left as it was; a song the gateway deletes meanwhile is skipped. Exits \
+non-zero when any song failed, after a summary.
+
+With FOLDER, it embeds the audio files (wav, flac, ogg, mp3) directly inside \
+it into a CSV file (--output): one line per file, one column per class.";
 
 #[derive(Parser)]
 #[command(version, about = "Ambient-sound embedding model of Cosound")]
@@ -60,13 +79,26 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
-    /// Embed every audio file of a folder into a CSV file.
+    /// Embed the catalogue's songs that lack an embedding (all with --all),
+    /// or the audio files of a folder into a CSV file.
+    #[command(long_about = BATCH_PREDICT)]
     BatchPredict {
-        folder: PathBuf,
+        /// Embed the audio files directly inside this folder into --output
+        /// instead of the database's songs.
+        folder: Option<PathBuf>,
+        /// The CSV file of the folder mode.
         #[arg(short, long, default_value = "embeddings.csv")]
         output: PathBuf,
+        /// Embed every song again, not only those lacking an embedding (after
+        /// a model change); each keeps its old embedding until its new one is
+        /// written.
+        #[arg(long, conflicts_with = "folder")]
+        all: bool,
+        /// A model file instead of the built-in default model.
         #[arg(long)]
         model: Option<PathBuf>,
+        #[command(flatten)]
+        settings: catalogue::Settings,
     },
 }
 
@@ -81,10 +113,18 @@ fn main() -> Result<()> {
         Command::Predict { files, json, model } => predict(&load_model(model)?, &files, json),
         Command::Bench { files, rounds } => bench(&files, rounds),
         Command::BatchPredict {
-            folder,
+            folder: Some(folder),
             output,
             model,
+            ..
         } => batch_predict(&load_model(model)?, folder, &output),
+        Command::BatchPredict {
+            folder: None,
+            all,
+            model,
+            settings,
+            ..
+        } => batch_predict_songs(&load_model(model)?, &settings, all),
     }
 }
 
@@ -164,6 +204,40 @@ fn batch_predict(model: &Model, folder: PathBuf, output: &Path) -> Result<()> {
         eprintln!("failed: {error}");
     }
     anyhow::ensure!(failures.is_empty(), "{} file(s) failed", failures.len());
+    Ok(())
+}
+
+fn batch_predict_songs(model: &Model, settings: &catalogue::Settings, all: bool) -> Result<()> {
+    let catalogue = Catalogue::open(settings, all)?;
+    let songs = catalogue.items()?;
+    let bar = progress(songs.len(), "embedding");
+    let results = batch::run_each(
+        model,
+        &catalogue,
+        &songs,
+        &|song, outcome| (outcome.name.clone(), catalogue.keep(song, outcome)),
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let (mut written, mut failed) = (0, 0);
+    for (name, result) in &results {
+        match result {
+            Ok(Stored::Written) => written += 1,
+            Ok(Stored::Gone) => println!(
+                "skipped: {name}: deleted, or its audio replaced, while it was embedded; nothing written"
+            ),
+            Err(error) => {
+                eprintln!("failed: {error}");
+                failed += 1;
+            }
+        }
+    }
+    let which = if all { "" } else { " lacking an embedding" };
+    println!("embedded {written} of {} song(s){which}", songs.len());
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} song(s) failed and were left as they were"
+    );
     Ok(())
 }
 

@@ -83,6 +83,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0022_catalogue_generation_for_uploads.sql"),
     ),
     (
+        "sql/0023_batch_predict_places_songs.sql",
+        include_str!("../../sql/0023_batch_predict_places_songs.sql"),
+    ),
+    (
         "sql/0024_rate_finds_the_song_by_key.sql",
         include_str!("../../sql/0024_rate_finds_the_song_by_key.sql"),
     ),

@@ -1,0 +1,1 @@
+../../sql/0023_batch_predict_places_songs.sql
