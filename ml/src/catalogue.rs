@@ -72,11 +72,15 @@ pub enum Stored {
 pub enum Failure {
     #[error(transparent)]
     Audio(#[from] Error),
-    #[error("{name}: cannot write its embedding: {source}")]
-    Write {
-        name: String,
-        source: tokio_postgres::Error,
-    },
+    #[error("{name}: cannot write its embedding: {reason}")]
+    Write { name: String, reason: String },
+}
+
+/// The database's own message: tokio-postgres displays any server error as just "db error".
+fn reason(error: &tokio_postgres::Error) -> String {
+    error
+        .as_db_error()
+        .map_or_else(|| error.to_string(), |db| db.message().to_string())
 }
 
 impl Catalogue {
@@ -149,9 +153,9 @@ impl Catalogue {
                   where id = $1 and object_key = $2",
                 &[&song.id, &song.key, &vector],
             ))
-            .map_err(|source| Failure::Write {
+            .map_err(|error| Failure::Write {
                 name: outcome.name,
-                source,
+                reason: reason(&error),
             })?;
         Ok(if rows == 0 {
             Stored::Gone
