@@ -98,9 +98,10 @@ impl MelBank {
 /// librosa's `power_to_db(S, ref=1.0)`: 10·log10, floored at 80 dB below
 /// the loudest cell of the whole spectrogram.
 pub fn power_to_db(power: &Array2<f64>) -> Array2<f64> {
-    let db = power.mapv(|p| 10.0 * p.max(AMIN).log10());
+    let mut db = power.mapv(|p| 10.0 * p.max(AMIN).log10());
     let max = db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    db.mapv(|d| d.max(max - TOP_DB))
+    db.mapv_inplace(|d| d.max(max - TOP_DB));
+    db
 }
 
 /// The first [`N_MFCC`] rows of the orthonormal DCT-II matrix over 128 bands.

@@ -8,7 +8,7 @@ use ndarray::{s, Array2, ArrayView2, Axis};
 
 use super::chroma::chroma_frames;
 use super::mel::dct_matrix;
-use super::stft::{bin_frequencies, HOP, N_FFT};
+use super::stft::{bin_frequencies, frame_count, HOP, N_FFT};
 use super::Window;
 
 pub const COUNT: usize = 56;
@@ -173,25 +173,26 @@ fn spectral_flatness(power: &[f64]) -> f64 {
 /// librosa's `zero_crossing_rate` of every frame: edge-padded centred
 /// frames of 2048, |x| ≤ 1e-10 counted as zero and zero counted as
 /// positive; the fraction of sign changes. Counted with a running sum of
-/// sign changes, so each frame costs two lookups instead of 2048.
+/// sign changes, so each frame costs two lookups instead of 2048; the edge
+/// padding repeats a sample, which adds no change, so a frame's changes are
+/// those between the samples it covers.
 fn zero_crossing_rates(signal: &[f32]) -> Vec<f64> {
-    let n = signal.len() as isize;
-    let half = (N_FFT / 2) as isize;
-    let negative = |i: isize| {
-        let x = signal[i.clamp(0, n - 1) as usize];
-        x < 0.0 && x.abs() > 1e-10
-    };
-    // changes[p] = sign changes between padded positions 0 … p (position
-    // p is sample p − half).
-    let padded = signal.len() + N_FFT;
-    let mut changes = Vec::with_capacity(padded);
+    let negative: Vec<bool> = signal.iter().map(|&x| x < -1e-10).collect();
+    // changes[i] = sign changes between samples 0 … i.
+    let mut changes = Vec::with_capacity(signal.len());
     let mut count = 0u32;
     changes.push(0);
-    for p in 1..padded as isize {
-        count += u32::from(negative(p - half) != negative(p - 1 - half));
+    for pair in negative.windows(2) {
+        count += u32::from(pair[0] != pair[1]);
         changes.push(count);
     }
-    (0..1 + signal.len() / HOP)
-        .map(|t| f64::from(changes[t * HOP + N_FFT - 1] - changes[t * HOP]) / N_FFT as f64)
+    let last = signal.len() as isize - 1;
+    let at = |i: isize| changes[i.clamp(0, last) as usize];
+    let half = (N_FFT / 2) as isize;
+    (0..frame_count(signal.len()))
+        .map(|t| {
+            let centre = (t * HOP) as isize;
+            f64::from(at(centre + half - 1) - at(centre - half)) / N_FFT as f64
+        })
         .collect()
 }
