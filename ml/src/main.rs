@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use cosound_ml::batch::{self, FolderSource, Source};
+use cosound_ml::clip::load_file;
 use cosound_ml::cv::{cross_validate, Report};
 use cosound_ml::dataset::{Dataset, Rows};
 use cosound_ml::decode::decode_file;
-use cosound_ml::features::{Extractor, FeatureSet};
-use cosound_ml::resample::to_analysis_rate;
+use cosound_ml::features::{extended, reference, Extractor, FeatureSet};
+use cosound_ml::resample::{to_analysis_rate, ANALYSIS_RATE};
 use cosound_ml::train::{self, Config};
 use cosound_ml::{Error, Model, CLASSES};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -52,7 +53,9 @@ enum Command {
         model: Option<PathBuf>,
     },
     /// Measure feature extraction (decode, resample, reference features)
-    /// throughput on the given files; prints seconds of audio per second.
+    /// throughput on the given files, printed first as seconds of audio per
+    /// second; then the cost of the default model's window features and
+    /// embedding of a 60 s clip made of the files, as `name value` lines.
     Bench {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -104,6 +107,66 @@ fn bench(files: &[PathBuf], rounds: usize) -> Result<()> {
         best = best.min(start.elapsed().as_secs_f64());
     }
     println!("{:.1}", audio_seconds / best);
+    bench_embedding(&extractor, files, rounds)
+}
+
+/// Milliseconds of the fastest of `rounds` runs of `f`.
+fn best_ms(rounds: usize, f: &dyn Fn()) -> f64 {
+    (0..rounds.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The default model's window features of a 60 s clip (the files joined)
+/// with each window's frame values computed on its own (the baseline: how
+/// they were computed before) and shared by the windows (how the model
+/// computes them), and the whole embedding from samples.
+fn bench_embedding(extractor: &Extractor, files: &[PathBuf], rounds: usize) -> Result<()> {
+    let length = 60 * ANALYSIS_RATE as usize;
+    let mut clip = Vec::with_capacity(length);
+    for file in files {
+        clip.extend(load_file(file)?);
+        if clip.len() >= length {
+            break;
+        }
+    }
+    clip.truncate(length);
+    let model = Model::default_model();
+    let segments = model
+        .segments
+        .context("the default model cuts clips into windows")?;
+    let alone = best_ms(rounds, &|| {
+        let analysis = extractor.analyse(clip.clone());
+        let reference = reference::FrameValues::new(&analysis.whole());
+        for frames in analysis.windows(segments) {
+            std::hint::black_box(reference.summarise(frames.clone()));
+            let window = extended::FrameValues::new(&analysis.window(frames.clone()));
+            std::hint::black_box(window.summarise(0..frames.len()));
+        }
+    });
+    let shared = best_ms(rounds, &|| {
+        std::hint::black_box(extractor.window_features(
+            model.feature_set,
+            Some(segments),
+            clip.clone(),
+        ));
+    });
+    let embed = best_ms(rounds, &|| {
+        std::hint::black_box(model.embed_with(extractor, clip.clone()));
+    });
+    let windows = extractor.analyse(clip.clone()).windows(segments).len();
+    println!(
+        "clip_seconds {:.1}",
+        clip.len() as f64 / f64::from(ANALYSIS_RATE)
+    );
+    println!("windows {windows}");
+    println!("features_windows_alone_ms {alone:.1}");
+    println!("features_windows_shared_ms {shared:.1}");
+    println!("embedding_ms {embed:.1}");
     Ok(())
 }
 
