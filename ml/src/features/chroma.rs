@@ -30,7 +30,12 @@ pub fn estimate_tuning(power: &ArrayView2<f64>, sample_rate: f64) -> f64 {
         let ref_value = 0.1 * largest(s);
         let gated = |k: usize| if s[k] > ref_value { s[k] } else { 0.0 };
         for k in band.clone() {
-            let (prev, here, next) = (gated(k - 1), gated(k), gated(k + 1));
+            // A bin gated to zero is no peak (its neighbours are ≥ 0): most
+            // bins of a noisy frame are rejected by this one comparison.
+            if s[k] <= ref_value {
+                continue;
+            }
+            let (prev, here, next) = (gated(k - 1), s[k], gated(k + 1));
             if !(here > prev && here >= next) {
                 continue;
             }
