@@ -110,16 +110,21 @@ fn bench(files: &[PathBuf], rounds: usize) -> Result<()> {
     bench_embedding(&extractor, files, rounds)
 }
 
-/// Milliseconds of the fastest of `rounds` runs of `f`.
-fn best_ms(rounds: usize, f: &dyn Fn()) -> f64 {
-    (0..rounds.max(1))
-        .map(|_| {
+/// Milliseconds of the fastest of `rounds` runs of each step; the steps
+/// take turns, so that load from other processes falls on all of them alike.
+fn best_ms<const N: usize>(rounds: usize, steps: [&dyn Fn(); N]) -> [f64; N] {
+    let mut best = [f64::INFINITY; N];
+    for _ in 0..rounds.max(1) {
+        for (best, step) in best.iter_mut().zip(&steps) {
             let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .fold(f64::INFINITY, f64::min)
+            step();
+            *best = best.min(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    best
 }
+
+const EMBEDDING_ROUNDS_PER_ROUND: usize = 5;
 
 /// The default model's window features of a 60 s clip (the files joined)
 /// with each window's frame values computed on its own (the baseline: how
@@ -139,7 +144,7 @@ fn bench_embedding(extractor: &Extractor, files: &[PathBuf], rounds: usize) -> R
     let segments = model
         .segments
         .context("the default model cuts clips into windows")?;
-    let alone = best_ms(rounds, &|| {
+    let alone = || {
         let analysis = extractor.analyse(clip.clone());
         let reference = reference::FrameValues::new(&analysis.whole());
         for frames in analysis.windows(segments) {
@@ -147,17 +152,22 @@ fn bench_embedding(extractor: &Extractor, files: &[PathBuf], rounds: usize) -> R
             let window = extended::FrameValues::new(&analysis.window(frames.clone()));
             std::hint::black_box(window.summarise(0..frames.len()));
         }
-    });
-    let shared = best_ms(rounds, &|| {
+    };
+    let shared = || {
         std::hint::black_box(extractor.window_features(
             model.feature_set,
             Some(segments),
             clip.clone(),
         ));
-    });
-    let embed = best_ms(rounds, &|| {
+    };
+    let embed = || {
         std::hint::black_box(model.embed_with(extractor, clip.clone()));
-    });
+    };
+    // A run takes a tenth of a second: more rounds than the throughput's.
+    let [alone, shared, embed] = best_ms(
+        EMBEDDING_ROUNDS_PER_ROUND * rounds,
+        [&alone, &shared, &embed],
+    );
     let windows = extractor.analyse(clip.clone()).windows(segments).len();
     println!(
         "clip_seconds {:.1}",
