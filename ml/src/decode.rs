@@ -6,7 +6,7 @@ use std::io::{Cursor, ErrorKind};
 use std::path::Path;
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_PCM_S16LE};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSource, MediaSourceStream};
@@ -112,6 +112,13 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
             .map_or(0, |n| (n as usize).min(max_frames) + 4096),
     );
     let mut interleaved: Option<SampleBuffer<f32>> = None;
+    // 16-bit PCM, the commonest upload, is converted straight from the
+    // packet's bytes: the generic decoder renders it sample by sample into
+    // planes that are then interleaved again, which costs more than all of
+    // the conversion and mixing.
+    let pcm16_channels = (params.codec == CODEC_TYPE_PCM_S16LE
+        && params.bits_per_coded_sample.or(params.bits_per_sample) == Some(16))
+    .then(|| params.channels.map_or(1, |c| c.count().max(1)));
     let mut cut = false;
     loop {
         let packet = match format.next_packet() {
@@ -127,6 +134,15 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
             }
         };
         if packet.track_id() != track_id {
+            continue;
+        }
+        if let Some(channels) = pcm16_channels {
+            push_pcm16(&packet.data, channels, &mut samples);
+            if samples.len() >= max_frames {
+                samples.truncate(max_frames);
+                cut = true;
+                break;
+            }
             continue;
         }
         let decoded = match decoder.decode(&packet) {
@@ -148,17 +164,7 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
             slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
         };
         buffer.copy_interleaved_ref(decoded);
-        if channels == 1 {
-            samples.extend_from_slice(buffer.samples());
-        } else {
-            let scale = 1.0 / channels as f32;
-            samples.extend(
-                buffer
-                    .samples()
-                    .chunks_exact(channels)
-                    .map(|frame| frame.iter().sum::<f32>() * scale),
-            );
-        }
+        push_mono(buffer.samples(), channels, &mut samples);
         if samples.len() >= max_frames {
             samples.truncate(max_frames);
             cut = true;
@@ -187,21 +193,59 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
     })
 }
 
+/// Appends interleaved frames of `channels` samples, mixed to mono.
+fn push_mono(interleaved: &[f32], channels: usize, samples: &mut Vec<f32>) {
+    if channels == 1 {
+        samples.extend_from_slice(interleaved);
+    } else {
+        let scale = 1.0 / channels as f32;
+        samples.extend(
+            interleaved
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() * scale),
+        );
+    }
+}
+
+/// Appends little-endian 16-bit PCM frames mixed to mono, converted as
+/// symphonia converts them (s / 32768); a trailing partial frame is dropped.
+fn push_pcm16(bytes: &[u8], channels: usize, samples: &mut Vec<f32>) {
+    let to_f32 = |b: &[u8]| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0;
+    if channels == 1 {
+        samples.extend(bytes.chunks_exact(2).map(to_f32));
+    } else {
+        let frame: Vec<f32> = bytes.chunks_exact(2).map(to_f32).collect();
+        push_mono(&frame, channels, samples);
+    }
+}
+
 fn check_content(name: &str, samples: &[f32], sample_rate: u32) -> Result<()> {
     if samples.is_empty() {
         return Err(Error::NoAudio { name: name.into() });
     }
     // One pass for finiteness and the peak, in eight independent lanes
-    // (a single running maximum is one long dependency chain).
+    // (a single running maximum is one long dependency chain). `|s| · 0`
+    // is 0 for finite samples and NaN otherwise, so `poison` stays 0 only
+    // if all are finite; plain comparisons (not `f32::max`) vectorise.
     let mut lanes = [0.0f32; 8];
-    let mut finite = true;
-    for chunk in samples.chunks(8) {
-        for (lane, s) in lanes.iter_mut().zip(chunk) {
-            finite &= s.is_finite();
-            *lane = lane.max(s.abs());
+    let mut poison = [0.0f32; 8];
+    let step = |lane: &mut f32, poison: &mut f32, s: f32| {
+        let a = s.abs();
+        *poison += a * 0.0;
+        if a > *lane {
+            *lane = a;
+        }
+    };
+    let chunks = samples.chunks_exact(8);
+    for &s in chunks.remainder() {
+        step(&mut lanes[0], &mut poison[0], s);
+    }
+    for chunk in chunks {
+        for i in 0..8 {
+            step(&mut lanes[i], &mut poison[i], chunk[i]);
         }
     }
-    if !finite {
+    if poison.iter().any(|p| *p != 0.0) {
         return Err(Error::Corrupt {
             name: name.into(),
             detail: "non-finite sample values".into(),

@@ -6,11 +6,12 @@ use anyhow::{Context, Result};
 use catalogue::{Catalogue, Stored};
 use clap::{Parser, Subcommand};
 use cosound_ml::batch::{self, FolderSource, Source};
+use cosound_ml::clip::load_file;
 use cosound_ml::cv::{cross_validate, Report};
 use cosound_ml::dataset::{Dataset, Rows};
 use cosound_ml::decode::decode_file;
-use cosound_ml::features::{Extractor, FeatureSet};
-use cosound_ml::resample::to_analysis_rate;
+use cosound_ml::features::{extended, reference, Extractor, FeatureSet};
+use cosound_ml::resample::{to_analysis_rate, ANALYSIS_RATE};
 use cosound_ml::train::{self, Config};
 use cosound_ml::{Error, Model, CLASSES};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -71,7 +72,9 @@ enum Command {
         model: Option<PathBuf>,
     },
     /// Measure feature extraction (decode, resample, reference features)
-    /// throughput on the given files; prints seconds of audio per second.
+    /// throughput on the given files, printed first as seconds of audio per
+    /// second; then the cost of the default model's window features and
+    /// embedding of a 60 s clip made of the files, as `name value` lines.
     Bench {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -144,6 +147,76 @@ fn bench(files: &[PathBuf], rounds: usize) -> Result<()> {
         best = best.min(start.elapsed().as_secs_f64());
     }
     println!("{:.1}", audio_seconds / best);
+    bench_embedding(&extractor, files, rounds)
+}
+
+/// Milliseconds of the fastest of `rounds` runs of each step; the steps
+/// take turns, so that load from other processes falls on all of them alike.
+fn best_ms<const N: usize>(rounds: usize, steps: [&dyn Fn(); N]) -> [f64; N] {
+    let mut best = [f64::INFINITY; N];
+    for _ in 0..rounds.max(1) {
+        for (best, step) in best.iter_mut().zip(&steps) {
+            let start = Instant::now();
+            step();
+            *best = best.min(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    best
+}
+
+const EMBEDDING_ROUNDS_PER_ROUND: usize = 5;
+
+/// The default model's window features of a 60 s clip (the files joined)
+/// with each window's frame values computed on its own (the baseline: how
+/// they were computed before) and shared by the windows (how the model
+/// computes them), and the whole embedding from samples.
+fn bench_embedding(extractor: &Extractor, files: &[PathBuf], rounds: usize) -> Result<()> {
+    let length = 60 * ANALYSIS_RATE as usize;
+    let mut clip = Vec::with_capacity(length);
+    for file in files {
+        clip.extend(load_file(file)?);
+        if clip.len() >= length {
+            break;
+        }
+    }
+    clip.truncate(length);
+    let model = Model::default_model();
+    let segments = model
+        .segments
+        .context("the default model cuts clips into windows")?;
+    let alone = || {
+        let analysis = extractor.analyse(clip.clone());
+        let reference = reference::FrameValues::new(&analysis.whole());
+        for frames in analysis.windows(segments) {
+            std::hint::black_box(reference.summarise(frames.clone()));
+            let window = extended::FrameValues::new(&analysis.window(frames.clone()));
+            std::hint::black_box(window.summarise(0..frames.len()));
+        }
+    };
+    let shared = || {
+        std::hint::black_box(extractor.window_features(
+            model.feature_set,
+            Some(segments),
+            clip.clone(),
+        ));
+    };
+    let embed = || {
+        std::hint::black_box(model.embed_with(extractor, clip.clone()));
+    };
+    // A run takes a tenth of a second: more rounds than the throughput's.
+    let [alone, shared, embed] = best_ms(
+        EMBEDDING_ROUNDS_PER_ROUND * rounds,
+        [&alone, &shared, &embed],
+    );
+    let windows = extractor.analyse(clip.clone()).windows(segments).len();
+    println!(
+        "clip_seconds {:.1}",
+        clip.len() as f64 / f64::from(ANALYSIS_RATE)
+    );
+    println!("windows {windows}");
+    println!("features_windows_alone_ms {alone:.1}");
+    println!("features_windows_shared_ms {shared:.1}");
+    println!("embedding_ms {embed:.1}");
     Ok(())
 }
 

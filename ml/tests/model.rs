@@ -82,9 +82,10 @@ fn a_saved_model_loads_back_identical() {
 }
 
 /// One fold assignment with the shipped model's λ (choosing λ inside every
-/// fold, as `cosound-ml evaluate` does, takes minutes in a debug build).
-/// `cosound-ml evaluate` gives the reference pipeline 0.488 top-1 and 0.504
-/// for the mean largest weight of `other` clips on esc50-dev.
+/// fold, as `cosound-ml evaluate` does, takes minutes in a debug build): it
+/// scores 0.800 and 0.136 here. `cosound-ml evaluate` gives the reference
+/// pipeline 0.488 top-1 and 0.504 for the mean largest weight of `other`
+/// clips on esc50-dev, the current one 0.816 and 0.077.
 #[test]
 fn the_default_configuration_beats_the_reference_pipeline_in_grouped_cv() {
     let (dataset, rows) = esc50_dev();
@@ -94,7 +95,7 @@ fn the_default_configuration_beats_the_reference_pipeline_in_grouped_cv() {
     };
     let report = cross_validate(&config, rows, &dataset.labels(), &dataset.groups(), 5, 0);
     assert!(
-        report.top1 >= 0.7 && report.other_mean_max <= 0.22,
+        report.top1 >= 0.75 && report.other_mean_max <= 0.15,
         "top-1 {:.3}, others' mean max weight {:.3}",
         report.top1,
         report.other_mean_max

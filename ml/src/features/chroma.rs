@@ -21,21 +21,21 @@ fn hz_to_octs(hz: f64, tuning: f64) -> f64 {
 /// peak (0.01-semitone bins) of their deviation from equal temperament.
 pub fn estimate_tuning(power: &ArrayView2<f64>, sample_rate: f64) -> f64 {
     let freqs = bin_frequencies(sample_rate);
-    let in_band: Vec<bool> = freqs
-        .iter()
-        .map(|&f| (150.0..4000.0).contains(&f))
-        .collect();
+    let first = |hz: f64| freqs.iter().position(|&f| f >= hz).unwrap_or(N_BINS);
+    let band = first(150.0).max(1)..first(4000.0).min(N_BINS - 1);
     let mut pitches = Vec::new();
     let mut mags = Vec::new();
     for row in power.rows() {
         let s = row.as_slice().expect("standard layout");
         let ref_value = 0.1 * largest(s);
         let gated = |k: usize| if s[k] > ref_value { s[k] } else { 0.0 };
-        for k in 1..N_BINS - 1 {
-            if !in_band[k] {
+        for k in band.clone() {
+            // A bin gated to zero is no peak (its neighbours are ≥ 0): most
+            // bins of a noisy frame are rejected by this one comparison.
+            if s[k] <= ref_value {
                 continue;
             }
-            let (prev, here, next) = (gated(k - 1), gated(k), gated(k + 1));
+            let (prev, here, next) = (gated(k - 1), s[k], gated(k + 1));
             if !(here > prev && here >= next) {
                 continue;
             }

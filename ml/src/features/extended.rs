@@ -11,6 +11,8 @@
 //! - onset strength (mean, spread), tonality (engines, birds, crickets),
 //!   periodicity of the loudness envelope (machines) and dynamic range.
 
+use std::ops::Range;
+
 use ndarray::{Array2, ArrayView2};
 
 use super::mel::N_MELS;
@@ -70,86 +72,134 @@ fn quantile(values: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-pub fn compute(a: &Window) -> Vec<f64> {
-    let frame_db: Vec<f64> = a
-        .mel_power
-        .rows()
-        .into_iter()
-        .map(|r| db(r.sum()))
-        .collect();
-    let loudest = frame_db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let active: Vec<usize> = (0..frame_db.len())
-        .filter(|&t| frame_db[t] > loudest - ACTIVE_RANGE_DB)
-        .collect();
-    let level = mean(&active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>());
-    let column =
-        |m: &Array2<f64>, c: usize| -> Vec<f64> { active.iter().map(|&t| m[[t, c]]).collect() };
+/// What the extended features summarise, per frame of a clip: computed once
+/// and then summarised over the whole clip or over each window. Windows
+/// overlap five-fold, so computing these per window did every frame's
+/// work five times.
+pub struct FrameValues<'a> {
+    /// Log-mel spectrogram, for onsets between frames that are not adjacent
+    /// (a silent frame between two active ones).
+    mel_db: ArrayView2<'a, f64>,
+    /// Frames per second.
+    second: usize,
+    /// Level of each frame in dB.
+    level: Vec<f64>,
+    /// Levels in dB of [`BANDS`] and of [`COARSE`] groups of mel bands.
+    bands: Array2<f64>,
+    coarse: Array2<f64>,
+    tonality: Vec<f64>,
+    /// `onset[t]`: onset strength from frame t − 1 to t (0 for frame 0).
+    onset: Vec<f64>,
+}
 
-    let mut out = Vec::with_capacity(COUNT);
-    let bands = grouped_db(&a.mel_power, BANDS);
-    out.extend((0..BANDS).map(|b| mean(&column(&bands, b)) - level));
-    out.extend((0..BANDS).map(|b| std(&column(&bands, b))));
+impl<'a> FrameValues<'a> {
+    pub fn new(a: &Window<'a>) -> Self {
+        let level = a
+            .mel_power
+            .rows()
+            .into_iter()
+            .map(|r| db(r.sum()))
+            .collect();
+        let frames = a.mel_power.nrows();
+        let onset = (0..frames)
+            .map(|t| {
+                if t == 0 {
+                    0.0
+                } else {
+                    onset(&a.mel_db, t - 1, t)
+                }
+            })
+            .collect();
+        FrameValues {
+            mel_db: a.mel_db,
+            second: (a.sample_rate / HOP as f64).round() as usize,
+            level,
+            bands: grouped_db(&a.mel_power, BANDS),
+            coarse: grouped_db(&a.mel_power, COARSE),
+            tonality: (0..frames).map(|t| tonality(a, t)).collect(),
+            onset,
+        }
+    }
 
-    let coarse = grouped_db(&a.mel_power, COARSE);
-    let envelopes: Vec<Vec<f64>> = (0..COARSE).map(|c| column(&coarse, c)).collect();
-    out.extend(envelopes.iter().map(|e| {
-        mean(
-            &e.windows(2)
-                .map(|w| (w[1] - w[0]).abs())
-                .collect::<Vec<_>>(),
-        )
-    }));
-    let second = (a.sample_rate / HOP as f64).round() as usize;
-    out.extend(envelopes.iter().map(|e| {
-        let smooth: Vec<f64> = e.windows(second.min(e.len())).map(mean).collect();
-        std(&smooth)
-    }));
-    out.extend(
-        envelopes
+    /// The extended features over `frames`.
+    pub fn summarise(&self, frames: Range<usize>) -> Vec<f64> {
+        let loudest = self.level[frames.clone()]
             .iter()
-            .map(|e| quantile(e, 0.95) - quantile(e, 0.5)),
-    );
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let active: Vec<usize> = frames
+            .filter(|&t| self.level[t] > loudest - ACTIVE_RANGE_DB)
+            .collect();
+        let active_db: Vec<f64> = active.iter().map(|&t| self.level[t]).collect();
+        let level = mean(&active_db);
+        let column =
+            |m: &Array2<f64>, c: usize| -> Vec<f64> { active.iter().map(|&t| m[[t, c]]).collect() };
 
-    let onsets: Vec<f64> = active
-        .windows(2)
-        .map(|w| {
-            let (prev, next) = (a.mel_db.row(w[0]), a.mel_db.row(w[1]));
-            next.iter()
-                .zip(prev.iter())
-                .map(|(n, p)| (n - p).max(0.0))
-                .sum::<f64>()
-                / N_MELS as f64
-        })
-        .collect();
-    out.push(mean(&onsets));
-    out.push(std(&onsets));
-    out.push(tonality(a, &active));
-    out.push(periodicity(
-        &active.iter().map(|&t| frame_db[t]).collect::<Vec<_>>(),
-        second,
-    ));
-    let active_db: Vec<f64> = active.iter().map(|&t| frame_db[t]).collect();
-    out.push(quantile(&active_db, 0.9) - quantile(&active_db, 0.1));
-    debug_assert_eq!(out.len(), COUNT);
-    out
+        let mut out = Vec::with_capacity(COUNT);
+        out.extend((0..BANDS).map(|b| mean(&column(&self.bands, b)) - level));
+        out.extend((0..BANDS).map(|b| std(&column(&self.bands, b))));
+
+        let envelopes: Vec<Vec<f64>> = (0..COARSE).map(|c| column(&self.coarse, c)).collect();
+        out.extend(envelopes.iter().map(|e| {
+            mean(
+                &e.windows(2)
+                    .map(|w| (w[1] - w[0]).abs())
+                    .collect::<Vec<_>>(),
+            )
+        }));
+        let second = self.second;
+        out.extend(envelopes.iter().map(|e| {
+            let smooth: Vec<f64> = e.windows(second.min(e.len())).map(mean).collect();
+            std(&smooth)
+        }));
+        out.extend(
+            envelopes
+                .iter()
+                .map(|e| quantile(e, 0.95) - quantile(e, 0.5)),
+        );
+
+        let onsets: Vec<f64> = active
+            .windows(2)
+            .map(|w| {
+                if w[1] == w[0] + 1 {
+                    self.onset[w[1]]
+                } else {
+                    onset(&self.mel_db, w[0], w[1])
+                }
+            })
+            .collect();
+        out.push(mean(&onsets));
+        out.push(std(&onsets));
+        out.push(mean(
+            &active.iter().map(|&t| self.tonality[t]).collect::<Vec<_>>(),
+        ));
+        out.push(periodicity(&active_db, second));
+        out.push(quantile(&active_db, 0.9) - quantile(&active_db, 0.1));
+        debug_assert_eq!(out.len(), COUNT);
+        out
+    }
+}
+
+/// Mean rise of the log-mel bands from frame `prev` to frame `next`.
+fn onset(mel_db: &ArrayView2<f64>, prev: usize, next: usize) -> f64 {
+    let (prev, next) = (mel_db.row(prev), mel_db.row(next));
+    next.iter()
+        .zip(prev.iter())
+        .map(|(n, p)| (n - p).max(0.0))
+        .sum::<f64>()
+        / N_MELS as f64
 }
 
 /// How far the strongest bin between 150 Hz and 5 kHz stands above the mean
-/// of that range, in dB, averaged over active frames: high for engines,
-/// birds and crickets, low for noise-like rain, wind and waves.
-fn tonality(a: &Window, active: &[usize]) -> f64 {
+/// of that range in frame `t`, in dB: high for engines, birds and crickets,
+/// low for noise-like rain, wind and waves (averaged over active frames).
+fn tonality(a: &Window, t: usize) -> f64 {
     let bin = |hz: f64| (hz * super::stft::N_FFT as f64 / a.sample_rate) as usize;
     let (lo, hi) = (bin(150.0), bin(5000.0));
-    let per_frame: Vec<f64> = active
-        .iter()
-        .map(|&t| {
-            let row = a.power.row(t);
-            let range = row.slice(ndarray::s![lo..hi]);
-            let max = range.iter().copied().fold(0.0, f64::max);
-            db(max) - db(range.mean().unwrap_or(0.0))
-        })
-        .collect();
-    mean(&per_frame)
+    let row = a.power.row(t);
+    let range = row.slice(ndarray::s![lo..hi]);
+    let max = range.iter().copied().fold(0.0, f64::max);
+    db(max) - db(range.mean().unwrap_or(0.0))
 }
 
 /// Largest normalised autocorrelation of the loudness envelope at lags of

@@ -1,8 +1,8 @@
 //! Feature extraction at 22,050 Hz: the shared spectral analysis of a clip
 //! and the two feature sets computed from it, for the whole clip or for
 //! each window of it ([`Segments`]). Per-frame values (MFCCs, spectral
-//! shape, chroma with the clip's tuning) are computed once per clip and
-//! summarised per window.
+//! shape, chroma with the clip's tuning; band levels, onsets, tonality) are
+//! computed once per clip and summarised per window.
 //!
 //! - [`reference`](mod@reference): the 56 features of the earlier system, matching librosa;
 //! - [`extended`]: what the current model uses instead of the MFCC means
@@ -191,7 +191,9 @@ impl Extractor {
         signal: Vec<f32>,
     ) -> Vec<Vec<f64>> {
         let analysis = self.analyse(signal);
-        let values = reference::FrameValues::new(&analysis.whole());
+        let whole = analysis.whole();
+        let reference = reference::FrameValues::new(&whole);
+        let extended = (set == FeatureSet::Extended).then(|| extended::FrameValues::new(&whole));
         let windows = match segments {
             None => std::iter::once(0..analysis.power.nrows()).collect(),
             Some(segments) => analysis.windows(segments),
@@ -199,16 +201,59 @@ impl Extractor {
         windows
             .into_iter()
             .map(|frames| {
-                let reference = values.summarise(frames.clone());
-                match set {
-                    FeatureSet::Reference => reference,
-                    FeatureSet::Extended => {
+                let reference = reference.summarise(frames.clone());
+                match &extended {
+                    None => reference,
+                    Some(extended) => {
                         let mut out = reference[N_MFCC..].to_vec();
-                        out.extend(extended::compute(&analysis.window(frames)));
+                        out.extend(extended.summarise(frames));
                         out
                     }
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 8 s of noise whose loudness swells, with 0.3 s of digital silence in
+    /// the middle (so windows have inactive frames between active ones).
+    fn swelling_noise_with_a_gap() -> Vec<f32> {
+        let rate = ANALYSIS_RATE as usize;
+        let mut state = 12_345u32;
+        (0..8 * rate)
+            .map(|i| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 8) as f32 / (1 << 24) as f32 - 0.5;
+                let swell = 1.2 + (i as f32 / rate as f32).sin();
+                if (4 * rate..4 * rate + rate * 3 / 10).contains(&i) {
+                    0.0
+                } else {
+                    noise * swell
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn windows_summarising_the_clips_frame_values_equal_windows_analysed_alone() {
+        let analysis = Extractor::default().analyse(swelling_noise_with_a_gap());
+        let segments = Segments {
+            seconds: 2.5,
+            hop_seconds: 0.5,
+        };
+        let shared = extended::FrameValues::new(&analysis.whole());
+        let windows = analysis.windows(segments);
+        assert!(windows.len() > 5, "{} windows", windows.len());
+        for frames in windows {
+            let alone = extended::FrameValues::new(&analysis.window(frames.clone()));
+            assert_eq!(
+                shared.summarise(frames.clone()),
+                alone.summarise(0..frames.len())
+            );
+        }
     }
 }

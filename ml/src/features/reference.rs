@@ -8,7 +8,7 @@ use ndarray::{s, Array2, ArrayView2, Axis};
 
 use super::chroma::chroma_frames;
 use super::mel::dct_matrix;
-use super::stft::{bin_frequencies, HOP, N_FFT};
+use super::stft::{bin_frequencies, frame_count, HOP, N_FFT};
 use super::Window;
 
 pub const COUNT: usize = 56;
@@ -56,12 +56,9 @@ impl FrameValues {
         let mut magnitude = vec![0.0; freqs.len()];
         for ((row, mut out), zcr) in a.power.rows().into_iter().zip(spectral.rows_mut()).zip(zcr) {
             let power = row.as_slice().expect("standard layout");
-            for (m, p) in magnitude.iter_mut().zip(power) {
-                *m = p.sqrt();
-            }
-            let total = sum(&magnitude);
+            let (total, weighted) = magnitude_sums(power, &freqs, &mut magnitude);
             if total > f64::MIN_POSITIVE {
-                out[0] = dot(&freqs, &magnitude) / total;
+                out[0] = weighted / total;
             }
             out[1] = freqs[rolloff_bin(&magnitude, 0.85 * total)];
             out[2] = spectral_flatness(power);
@@ -96,33 +93,30 @@ impl FrameValues {
 /// not one long dependency chain, and it vectorises.
 const LANES: usize = 8;
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f64 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
+/// Fills `magnitude` with the square roots of `power` and returns their
+/// sum and their sum weighted by `freqs`, in one pass.
+fn magnitude_sums(power: &[f64], freqs: &[f64], magnitude: &mut [f64]) -> (f64, f64) {
+    let (mut sums, mut dots) = ([0.0; LANES], [0.0; LANES]);
+    let mut m_chunks = magnitude.chunks_exact_mut(LANES);
+    let (p_chunks, f_chunks) = (power.chunks_exact(LANES), freqs.chunks_exact(LANES));
+    let (p_tail, f_tail) = (p_chunks.remainder(), f_chunks.remainder());
+    for ((m, p), f) in (&mut m_chunks).zip(p_chunks).zip(f_chunks) {
         for i in 0..LANES {
-            acc[i] += x[i] * y[i];
+            m[i] = p[i].sqrt();
+            sums[i] += m[i];
+            dots[i] += f[i] * m[i];
         }
     }
-    acc.iter().sum::<f64>() + tail
-}
-
-fn sum(a: &[f64]) -> f64 {
-    let mut acc = [0.0; LANES];
-    let chunks = a.chunks_exact(LANES);
-    let tail: f64 = chunks.remainder().iter().sum();
-    for x in chunks {
-        for i in 0..LANES {
-            acc[i] += x[i];
-        }
+    let (mut sum_tail, mut dot_tail) = (0.0, 0.0);
+    for ((m, p), f) in m_chunks.into_remainder().iter_mut().zip(p_tail).zip(f_tail) {
+        *m = p.sqrt();
+        sum_tail += *m;
+        dot_tail += f * *m;
     }
-    acc.iter().sum::<f64>() + tail
+    (
+        sums.iter().sum::<f64>() + sum_tail,
+        dots.iter().sum::<f64>() + dot_tail,
+    )
 }
 
 /// The first bin at which the cumulative magnitude reaches `threshold`
@@ -173,25 +167,29 @@ fn spectral_flatness(power: &[f64]) -> f64 {
 /// librosa's `zero_crossing_rate` of every frame: edge-padded centred
 /// frames of 2048, |x| ≤ 1e-10 counted as zero and zero counted as
 /// positive; the fraction of sign changes. Counted with a running sum of
-/// sign changes, so each frame costs two lookups instead of 2048.
+/// sign changes, so each frame costs two lookups instead of 2048; the edge
+/// padding repeats a sample, which adds no change, so a frame's changes are
+/// those between the samples it covers.
 fn zero_crossing_rates(signal: &[f32]) -> Vec<f64> {
-    let n = signal.len() as isize;
-    let half = (N_FFT / 2) as isize;
-    let negative = |i: isize| {
-        let x = signal[i.clamp(0, n - 1) as usize];
-        x < 0.0 && x.abs() > 1e-10
-    };
-    // changes[p] = sign changes between padded positions 0 … p (position
-    // p is sample p − half).
-    let padded = signal.len() + N_FFT;
-    let mut changes = Vec::with_capacity(padded);
+    // changes[i] = sign changes between samples 0 … i.
+    let mut previous = signal.first().is_some_and(|&x| x < -1e-10);
     let mut count = 0u32;
-    changes.push(0);
-    for p in 1..padded as isize {
-        count += u32::from(negative(p - half) != negative(p - 1 - half));
-        changes.push(count);
-    }
-    (0..1 + signal.len() / HOP)
-        .map(|t| f64::from(changes[t * HOP + N_FFT - 1] - changes[t * HOP]) / N_FFT as f64)
+    let changes: Vec<u32> = signal
+        .iter()
+        .map(|&x| {
+            let negative = x < -1e-10;
+            count += u32::from(negative != previous);
+            previous = negative;
+            count
+        })
+        .collect();
+    let last = signal.len() as isize - 1;
+    let at = |i: isize| changes[i.clamp(0, last) as usize];
+    let half = (N_FFT / 2) as isize;
+    (0..frame_count(signal.len()))
+        .map(|t| {
+            let centre = (t * HOP) as isize;
+            f64::from(at(centre + half - 1) - at(centre - half)) / N_FFT as f64
+        })
         .collect()
 }

@@ -41,12 +41,14 @@ impl Stft {
     /// The power spectrogram |X|², one row per frame, one column per bin.
     pub fn power(&self, signal: &[f32]) -> Array2<f64> {
         let frames = frame_count(signal.len());
-        let mut power = Array2::zeros((frames, N_BINS));
+        // Filled frame by frame rather than zeroed first: zeroing 1.8 MB per
+        // 5 s clip costs a sixth of the FFTs.
+        let mut power = Vec::with_capacity(frames * N_BINS);
         let mut input = self.fft.make_input_vec();
         let mut output = self.fft.make_output_vec();
         let mut scratch = self.fft.make_scratch_vec();
         let half = N_FFT / 2;
-        for (t, mut row) in power.rows_mut().into_iter().enumerate() {
+        for t in 0..frames {
             // Sample index of the frame's first point in the unpadded signal;
             // the part of the frame inside the signal is [lo, hi).
             let start = (t * HOP) as isize - half as isize;
@@ -65,12 +67,9 @@ impl Stft {
             self.fft
                 .process_with_scratch(&mut input, &mut output, &mut scratch)
                 .expect("buffers made by the plan");
-            let row = row.as_slice_mut().expect("standard layout");
-            for (p, c) in row.iter_mut().zip(&output) {
-                *p = f64::from(c.norm_sqr());
-            }
+            power.extend(output.iter().map(|c| f64::from(c.norm_sqr())));
         }
-        power
+        Array2::from_shape_vec((frames, N_BINS), power).expect("one row of bins per frame")
     }
 }
 
