@@ -149,6 +149,43 @@ impl Strategy {
     }
 }
 
+/// How far `cosine_distance` may lie from pgvector's `<=>`, which sums in f32: far above the
+/// rounding of five products, far below any gap the ranking cares about.
+pub const DISTANCE_TOLERANCE: f64 = 1e-4;
+
+/// The cosine distance of two vectors, as pgvector defines it (1 − cosine similarity, the
+/// similarity clamped to [−1, 1]), computed in f64: within `DISTANCE_TOLERANCE` of pgvector's
+/// value, but not always its bits.
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
+    let (mut dot, mut norm_a, mut norm_b) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(x), f64::from(y));
+        dot += x * y;
+        norm_a += x * x;
+        norm_b += y * y;
+    }
+    1.0 - (dot / (norm_a * norm_b).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// The songs that may be in the exact top `k`, from rankings whose distances are known only
+/// within `DISTANCE_TOLERANCE`; ranking these few by their exact distances gives the exact top k.
+///
+/// Why it is enough: the k songs with the lowest approximate adjusted distance A all have an
+/// exact one at most A_k + ε (A_k the k-th lowest A), so the exact k-th best D_k ≤ A_k + ε; and
+/// a song with D ≤ D_k has A ≤ D + ε ≤ A_k + 2ε. Every song of the exact top k, ties on D_k
+/// included, is kept.
+pub fn shortlist(mut approximate: Vec<Ranked>, k: usize) -> Vec<i64> {
+    if k == 0 {
+        return Vec::new();
+    }
+    if approximate.len() > k {
+        let (_, kth, _) = approximate.select_nth_unstable_by(k - 1, Ranked::rank_cmp);
+        let bound = kth.adjusted_distance + 2.0 * DISTANCE_TOLERANCE;
+        approximate.retain(|song| song.adjusted_distance <= bound);
+    }
+    approximate.into_iter().map(|song| song.song_id).collect()
+}
+
 /// The kinds of song in the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SongType {
@@ -273,6 +310,51 @@ mod tests {
         let top = TopK::new(0);
         assert!(!top.wants(0.0));
         assert!(top.into_ranking().is_empty());
+    }
+
+    #[test]
+    fn the_shortlist_holds_the_exact_top_k_of_approximate_distances() {
+        let mut rng = Rng(0xd15_7a9ce);
+        for round in 0..300 {
+            let n = 1 + (rng.next() * 300.0) as usize;
+            let k = (rng.next() * 12.0) as usize;
+            let exact: Vec<Ranked> = (0..n)
+                .map(|i| {
+                    // Coarse distances and penalties tie often, both exactly and within ε.
+                    let distance = (rng.next() * 30.0).floor() / 1e4;
+                    let played = (rng.next() < 0.5).then(|| (rng.next() * 4.0).floor() * 3600.0);
+                    Ranked::new(i as i64, distance, penalty(played))
+                })
+                .collect();
+            let approximate: Vec<Ranked> = exact
+                .iter()
+                .map(|song| {
+                    let error = (rng.next() * 2.0 - 1.0) * DISTANCE_TOLERANCE;
+                    Ranked::new(
+                        song.song_id,
+                        song.distance + error,
+                        song.adjusted_distance - song.distance,
+                    )
+                })
+                .collect();
+            let kept = shortlist(approximate, k);
+            let mut top = TopK::new(k);
+            for id in &kept {
+                top.offer(exact[*id as usize]);
+            }
+            assert_eq!(top.into_ranking(), brute_force(&exact, k), "round {round}");
+            assert!(kept.len() >= k.min(n));
+        }
+    }
+
+    #[test]
+    fn the_cosine_distance_is_pgvectors() {
+        assert_eq!(cosine_distance(&[1.0, 0.0], &[2.0, 0.0]), 0.0);
+        assert_eq!(cosine_distance(&[1.0, 0.0], &[0.0, 3.0]), 1.0);
+        assert_eq!(cosine_distance(&[1.0, 0.0], &[-1.0, 0.0]), 2.0);
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        let d = cosine_distance(&[h, h, 0.0, 0.0, 0.0], &[1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert!((d - (1.0 - std::f64::consts::FRAC_1_SQRT_2)).abs() < 1e-7);
     }
 
     #[test]

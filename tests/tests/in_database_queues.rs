@@ -1,9 +1,67 @@
 //! Queue refreshes as other connections see them: a change is announced on the cosound_queue
-//! channel after commit, and a reader never sees a half-written queue.
+//! channel after commit, a reader never sees a half-written queue, and refreshing all queues
+//! leaves a player being refreshed elsewhere to that refresh.
 
 use cosound_e2e::superuser;
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::Mutex;
 use tokio_postgres::AsyncMessage;
+
+/// The tests that count what one refresh changed take turns with those refreshing every queue.
+static REFRESHES: Mutex<()> = Mutex::const_new(());
+
+/// A connection listening on cosound_queue, and the (channel, payload) of what it hears.
+async fn listen() -> (tokio_postgres::Client, UnboundedReceiver<(String, String)>) {
+    let conninfo = std::env::var("COSOUND_TEST_SUPERUSER_CONNINFO").unwrap();
+    let (listener, mut connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let (tx, notifications) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let AsyncMessage::Notification(n) = message {
+                let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
+            }
+        }
+    });
+    listener
+        .batch_execute("listen cosound_queue")
+        .await
+        .unwrap();
+    (listener, notifications)
+}
+
+/// The next announcement about `player` (other tests' players share the channel).
+async fn announced(
+    notifications: &mut UnboundedReceiver<(String, String)>,
+    player: i64,
+) -> (String, String) {
+    loop {
+        let (channel, payload) =
+            tokio::time::timeout(Duration::from_secs(10), notifications.recv())
+                .await
+                .expect("a notification within 10 s")
+                .unwrap();
+        if payload.contains(&format!("\"player_id\" : {player},")) {
+            return (channel, payload);
+        }
+    }
+}
+
+/// The titles in the player's queue, in slot order.
+async fn titles(db: &tokio_postgres::Client, player: i64) -> Vec<String> {
+    db.query(
+        "select s.title from cosound.player_queue q join cosound.songs s on s.id = q.song_id
+          where q.player_id = $1 order by q.slot",
+        &[&player],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
 
 /// A player whose catalogue has two soundscapes and two instrumentals far apart, and two
 /// listeners whose tastes pick different ones.
@@ -53,24 +111,10 @@ async fn a_player_with_two_moods(db: &tokio_postgres::Client) -> (i64, String, S
 
 #[tokio::test]
 async fn a_changed_queue_is_announced_to_listeners() {
+    let _turn = REFRESHES.lock().await;
     let db = superuser().await;
     let (player, rain, _) = a_player_with_two_moods(&db).await;
-    let conninfo = std::env::var("COSOUND_TEST_SUPERUSER_CONNINFO").unwrap();
-    let (listener, mut connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let (tx, mut notifications) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            if let AsyncMessage::Notification(n) = message {
-                let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
-            }
-        }
-    });
-    listener
-        .batch_execute("listen cosound_queue")
-        .await
-        .unwrap();
+    let (_listener, mut notifications) = listen().await;
 
     db.execute(
         "select cosound.check_in($1::text::uuid, $2)",
@@ -84,16 +128,7 @@ async fn a_changed_queue_is_announced_to_listeners() {
         .unwrap()
         .get(0);
     assert!(changed);
-    let (channel, payload) = loop {
-        let (channel, payload) =
-            tokio::time::timeout(Duration::from_secs(10), notifications.recv())
-                .await
-                .expect("a notification within 10 s")
-                .unwrap();
-        if payload.contains(&format!("\"player_id\" : {player},")) {
-            break (channel, payload);
-        }
-    };
+    let (channel, payload) = announced(&mut notifications, player).await;
     assert_eq!(channel, "cosound_queue");
     assert_eq!(
         payload,
@@ -138,15 +173,7 @@ async fn a_reader_never_sees_a_half_written_queue() {
     let reader = superuser().await;
     let mut moods = std::collections::HashSet::new();
     while !writer.is_finished() {
-        let rows = reader
-            .query(
-                "select s.title from cosound.player_queue q join cosound.songs s on s.id = q.song_id
-                  where q.player_id = $1 order by q.slot",
-                &[&player],
-            )
-            .await
-            .unwrap();
-        let titles: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        let titles = titles(&reader, player).await;
         assert!(
             titles.is_empty()
                 || titles == ["rain", "rainy piano"]
@@ -157,4 +184,79 @@ async fn a_reader_never_sees_a_half_written_queue() {
     }
     writer.await.unwrap();
     assert!(moods.len() >= 2, "the reader saw the queue change");
+}
+
+#[tokio::test]
+async fn refreshing_all_queues_announces_each_change_with_its_version() {
+    let _turn = REFRESHES.lock().await;
+    let db = superuser().await;
+    let (rainy_room, rain, _) = a_player_with_two_moods(&db).await;
+    let (fiery_room, _, fire) = a_player_with_two_moods(&db).await;
+    let (_listener, mut notifications) = listen().await;
+    for (listener, player) in [(&rain, rainy_room), (&fire, fiery_room)] {
+        db.execute(
+            "select cosound.check_in($1::text::uuid, $2)",
+            &[listener, &player],
+        )
+        .await
+        .unwrap();
+    }
+    // The gateway may refresh a room on its check-in first: each announcement counts once.
+    db.query_one("select extensions.refresh_all_queues()", &[])
+        .await
+        .unwrap();
+    for player in [rainy_room, fiery_room] {
+        let (_, payload) = announced(&mut notifications, player).await;
+        assert_eq!(
+            payload,
+            format!("{{\"player_id\" : {player}, \"version\" : 1}}")
+        );
+    }
+    assert_eq!(titles(&db, rainy_room).await, ["rain", "rainy piano"]);
+    assert_eq!(titles(&db, fiery_room).await, ["fire", "fireside guitar"]);
+}
+
+#[tokio::test]
+async fn refreshing_all_queues_skips_a_player_being_refreshed_elsewhere() {
+    let _turn = REFRESHES.lock().await;
+    let db = superuser().await;
+    let (player, rain, _) = a_player_with_two_moods(&db).await;
+    let mut elsewhere = superuser().await;
+    let refreshing = elsewhere.transaction().await.unwrap();
+    refreshing
+        .execute(
+            "select from cosound.players where id = $1 for no key update",
+            &[&player],
+        )
+        .await
+        .unwrap();
+    db.execute(
+        "select cosound.check_in($1::text::uuid, $2)",
+        &[&rain, &player],
+    )
+    .await
+    .unwrap();
+
+    db.batch_execute("set statement_timeout = '20s'")
+        .await
+        .unwrap();
+    db.query_one("select extensions.refresh_all_queues()", &[])
+        .await
+        .expect("refreshing all waits for no other refresh");
+    let state: i64 = db
+        .query_one(
+            "select count(*) from cosound.queue_state where player_id = $1",
+            &[&player],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, 0, "the locked player was left alone");
+    assert!(titles(&db, player).await.is_empty());
+
+    refreshing.rollback().await.unwrap();
+    db.query_one("select extensions.refresh_queue($1)", &[&player])
+        .await
+        .unwrap();
+    assert_eq!(titles(&db, player).await, ["rain", "rainy piano"]);
 }

@@ -1,23 +1,28 @@
 //! `group_vector(player)`, `refresh_queue(player)`, `refresh_all_queues()`: what a player plays
 //! next, from the tastes of the people there.
 //!
-//! A refresh locks the player's row (so two refreshes of one player take turns), computes the
-//! group vector, and stops there when nothing the queue depends on changed (`queue::Inputs`).
-//! Otherwise it ranks the player's candidates, and only when the picks differ replaces the
-//! queue rows, bumps the queue's version and notifies `cosound_queue` with
-//! `{"player_id": …, "version": …}`. All in the caller's transaction: readers see the old
-//! queue or the new one, never a mix.
+//! A refresh locks the players' rows (two refreshes of one player take turns; refreshing all
+//! skips a player being refreshed elsewhere), computes their group vectors, and leaves alone
+//! every player for whom nothing its queue depends on changed (`queue::Inputs`). It ranks the
+//! others' candidates — one player through `recommend_with_penalty`'s ranking; all of them, over
+//! a catalogue small enough, in memory with the same result (`Catalogue`) — and only where the
+//! picks differ replaces the queue rows, bumps the queue's version and notifies `cosound_queue`
+//! with `{"player_id": …, "version": …}`. Each step is one statement for all the players, and
+//! all of it runs in the caller's transaction: readers see the old queue or the new one, never
+//! a mix.
 
-use super::recommend::{ranked, Candidates};
+use super::recommend::{ranked, Candidates, Catalogue, Request};
 use crate::group;
 use crate::queue::{self, Inputs, Pick, Role};
-use crate::recommend::SongType;
+use crate::recommend::{Ranked, SongType};
+use crate::space::DIMENSIONS;
 use crate::vector::Vector;
 use pgrx::datetime::TimestampWithTimeZone;
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{self, SpiClient};
 use pgrx::PgSqlErrorCode;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The channel that announces queue changes.
 pub const CHANNEL: &str = "cosound_queue";
@@ -43,16 +48,16 @@ fn group_vector(player_id: i64) -> Vector {
     if exists != Some(true) {
         no_player(player_id);
     }
-    Vector(group_target(player_id))
+    let mut targets = group_targets(&[player_id]);
+    Vector(targets.remove(&player_id).expect("a target per player"))
 }
 
 /// Brings the player's queue up to date; true when it changed (and listeners were notified).
 #[pg_extern(volatile)]
 fn refresh_queue(player_id: i64) -> bool {
-    match refresh(player_id, Wait::ForLock) {
-        Outcome::Changed => true,
-        Outcome::Unchanged => false,
-        Outcome::NoPlayer => no_player(player_id),
+    match refresh(Scope::One(player_id)) {
+        Some(changed) => changed > 0,
+        None => no_player(player_id),
     }
 }
 
@@ -60,20 +65,7 @@ fn refresh_queue(player_id: i64) -> bool {
 /// another transaction is refreshing right now is left to that one.
 #[pg_extern(volatile)]
 fn refresh_all_queues() -> i64 {
-    let players: Vec<i64> = Spi::connect(|client| {
-        client
-            .select("select id from cosound.players order by id", None, &[])?
-            .map(|row| {
-                row.get::<i64>(1)
-                    .map(|id| id.expect("players.id is not null"))
-            })
-            .collect::<Result<_, _>>()
-    })
-    .expect("the player list reads");
-    players
-        .into_iter()
-        .filter(|&id| refresh(id, Wait::SkipLocked) == Outcome::Changed)
-        .count() as i64
+    refresh(Scope::All).map_or(0, |changed| changed as i64)
 }
 
 fn no_player(player_id: i64) -> ! {
@@ -84,247 +76,430 @@ fn no_player(player_id: i64) -> ! {
     );
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Wait {
-    ForLock,
-    SkipLocked,
+#[derive(Clone, Copy)]
+enum Scope {
+    /// One player, waiting for its lock.
+    One(i64),
+    /// Every player not locked by another transaction.
+    All,
 }
 
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Changed,
-    Unchanged,
-    /// No such player, or (when skipping locked ones) one being refreshed elsewhere.
-    NoPlayer,
-}
-
-/// The player's queue state, read under the player's row lock.
+/// A player's queue state, read under the player's row lock.
 struct Locked {
+    player_id: i64,
     last: Option<Inputs>,
     refreshed_at: Option<i64>,
     catalogue_generation: i64,
     last_play_at: Option<i64>,
 }
 
-fn refresh(player_id: i64, wait: Wait) -> Outcome {
-    let Some(locked) = lock(player_id, wait).expect("the queue state reads") else {
-        return Outcome::NoPlayer;
-    };
-    let now = Inputs {
-        target: group_target(player_id),
-        catalogue_generation: locked.catalogue_generation,
-        last_play_at: locked.last_play_at,
-    };
-    let clock = i64::from(pgrx::datetime::now());
-    let age = locked
-        .refreshed_at
-        .map_or(f64::INFINITY, |at| (clock - at) as f64 / 1e6);
-    if !queue::needs_refresh(locked.last.as_ref(), &now, age) {
-        return Outcome::Unchanged;
+/// A player's ranked soundscapes and its ranked instrumental (at most one).
+type Ranking = (Vec<Ranked>, Vec<Ranked>);
+
+/// Refreshes the players in `scope`; how many queues changed, `None` when there was no player
+/// to lock.
+fn refresh(scope: Scope) -> Option<usize> {
+    let locked = lock(scope).expect("the queue state reads");
+    if locked.is_empty() {
+        return None;
     }
-    let candidates = Candidates::of(Some(player_id));
-    let soundscapes = ranked(
-        &now.target,
-        queue::LAYERS,
-        &candidates,
-        Some(SongType::Soundscape),
-    );
-    let instrumental = ranked(&now.target, 1, &candidates, Some(SongType::Instrumental));
-    Spi::connect_mut(|client| {
-        let picked: Vec<i64> = soundscapes
-            .iter()
-            .chain(&instrumental)
-            .map(|song| song.song_id)
-            .collect();
-        let (current, loudness) = current_queue(client, player_id, picked)?;
-        let picks = queue::mix(&soundscapes, instrumental.first(), |id| {
-            loudness.get(&id).copied().unwrap_or(0.0)
-        });
-        let changed = picks != current;
-        if changed {
-            replace_queue(client, player_id, &picks)?;
-        }
-        record(client, player_id, &now, changed)?;
-        Ok::<_, spi::Error>(if changed {
-            Outcome::Changed
-        } else {
-            Outcome::Unchanged
-        })
-    })
-    .expect("the queue writes")
-}
-
-fn lock(player_id: i64, wait: Wait) -> spi::Result<Option<Locked>> {
-    let skip = match wait {
-        Wait::ForLock => "",
-        Wait::SkipLocked => " skip locked",
-    };
-    Spi::connect_mut(|client| {
-        let rows = client.update(
-            &format!(
-                "select q.target::real[], q.catalogue_generation, q.last_play_at, q.refreshed_at,
-                        (select generation from cosound.catalogue),
-                        (select max(pl.played_at) from cosound.plays pl where pl.player_id = p.id)
-                   from cosound.players p
-                   left join cosound.queue_state q on q.player_id = p.id
-                  where p.id = $1
-                    for no key update of p{skip}"
-            ),
-            None,
-            &[player_id.into()],
-        )?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let row = rows.first();
-        let micros = |at: Option<TimestampWithTimeZone>| at.map(i64::from);
-        let last = match row.get::<Vec<f32>>(1)? {
-            Some(target) => Some(Inputs {
-                target,
-                catalogue_generation: row.get::<i64>(2)?.unwrap_or_default(),
-                last_play_at: micros(row.get(3)?),
-            }),
-            None => None,
-        };
-        Ok(Some(Locked {
-            last,
-            refreshed_at: micros(row.get(4)?),
-            catalogue_generation: row.get::<i64>(5)?.unwrap_or_default(),
-            last_play_at: micros(row.get(6)?),
-        }))
-    })
-}
-
-/// The group vector of `group_vector`, for a player known to exist.
-pub(crate) fn group_target(player_id: i64) -> Vec<f32> {
-    let present = mean_taste(
-        "select pr.preference::real[]
-           from cosound.sessions s
-           join cosound.profiles pr on pr.id = s.listener_id
-          where s.player_id = $1 and s.ended_at is null and s.expires_at > now()
-            and pr.preference is not null",
-        player_id,
-    );
-    group::target(present, || {
-        mean_taste(
-            "select pr.preference::real[]
-               from cosound.profiles pr
-              where pr.preference is not null
-                and pr.id in (select s.listener_id from cosound.sessions s
-                               where s.player_id = $1
-                                 and s.started_at > now() - make_interval(days => $2))",
-            player_id,
-        )
-    })
-}
-
-fn mean_taste(query: &str, player_id: i64) -> Option<Vec<f32>> {
-    let tastes: Vec<Vec<f32>> = Spi::connect(|client| {
-        client
-            .select(query, None, &[player_id.into(), group::RECENT_DAYS.into()])?
-            .map(|row| row.get::<Vec<f32>>(1).map(Option::unwrap_or_default))
-            .collect::<spi::Result<_>>()
-    })
-    .expect("the tastes read");
-    group::mean_direction(tastes.iter().map(Vec::as_slice))
-}
-
-/// The player's queue as stored, and the loudness gain of each picked song.
-fn current_queue(
-    client: &SpiClient<'_>,
-    player_id: i64,
-    picked: Vec<i64>,
-) -> spi::Result<(Vec<Pick>, HashMap<i64, f32>)> {
-    let row = client
-        .select(
-            "select array(select song_id from cosound.player_queue where player_id = $1 order by slot),
-                    array(select role::text from cosound.player_queue where player_id = $1 order by slot),
-                    array(select gain from cosound.player_queue where player_id = $1 order by slot),
-                    array(select id from cosound.songs where id = any ($2) order by id),
-                    array(select loudness_gain_db from cosound.songs where id = any ($2) order by id)",
-            None,
-            &[player_id.into(), picked.into()],
-        )?
-        .first();
-    let songs: Vec<i64> = row.get(1)?.unwrap_or_default();
-    let roles: Vec<String> = row.get(2)?.unwrap_or_default();
-    let gains: Vec<f32> = row.get(3)?.unwrap_or_default();
-    let current = songs
+    let players: Vec<i64> = locked.iter().map(|player| player.player_id).collect();
+    let mut targets = group_targets(&players);
+    let clock = i64::from(pgrx::datetime::now());
+    let due: Vec<(i64, Inputs)> = locked
         .into_iter()
-        .zip(roles)
-        .zip(gains)
-        .map(|((song_id, role), gain)| Pick {
-            song_id,
-            role: if role == Role::Instrumental.as_str() {
-                Role::Instrumental
-            } else {
-                Role::Layer
-            },
-            gain,
+        .filter_map(|player| {
+            let now = Inputs {
+                target: targets
+                    .remove(&player.player_id)
+                    .expect("a target per player"),
+                catalogue_generation: player.catalogue_generation,
+                last_play_at: player.last_play_at,
+            };
+            let age = player
+                .refreshed_at
+                .map_or(f64::INFINITY, |at| (clock - at) as f64 / 1e6);
+            queue::needs_refresh(player.last.as_ref(), &now, age).then_some((player.player_id, now))
         })
         .collect();
-    let ids: Vec<i64> = row.get(4)?.unwrap_or_default();
-    let loudness: Vec<f32> = row.get(5)?.unwrap_or_default();
-    Ok((current, ids.into_iter().zip(loudness).collect()))
+    if due.is_empty() {
+        return Some(0);
+    }
+    let rankings = rank(&due, scope);
+    let changed = Spi::connect_mut(|client| {
+        let due_players: Vec<i64> = due.iter().map(|(player, _)| *player).collect();
+        let picked: HashSet<i64> = rankings
+            .iter()
+            .flat_map(|(soundscapes, instrumental)| soundscapes.iter().chain(instrumental))
+            .map(|song| song.song_id)
+            .collect();
+        let current = current_queues(client, &due_players)?;
+        let loudness = loudness(client, picked.into_iter().collect())?;
+        let changed: Vec<(i64, Vec<Pick>)> = due_players
+            .iter()
+            .zip(&rankings)
+            .filter_map(|(player, (soundscapes, instrumental))| {
+                let picks = queue::mix(soundscapes, instrumental.first(), |id| {
+                    loudness.get(&id).copied().unwrap_or(0.0)
+                });
+                let now = current.get(player).map_or(&[][..], Vec::as_slice);
+                (picks != now).then_some((*player, picks))
+            })
+            .collect();
+        replace_queues(client, &changed)?;
+        let changed: HashSet<i64> = changed.into_iter().map(|(player, _)| player).collect();
+        record(client, &due, &changed)?;
+        Ok::<_, spi::Error>(changed.len())
+    })
+    .expect("the queues write");
+    Some(changed)
 }
 
-fn replace_queue(client: &mut SpiClient<'_>, player_id: i64, picks: &[Pick]) -> spi::Result<()> {
-    client.update(
-        "delete from cosound.player_queue where player_id = $1",
+/// Locks the players in `scope` and reads what their queues were last computed from.
+fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
+    let (only, skip, args): (&str, &str, Vec<DatumWithOid>) = match scope {
+        Scope::One(player_id) => ("where p.id = $1", "", vec![player_id.into()]),
+        Scope::All => ("", " skip locked", vec![]),
+    };
+    Spi::connect_mut(|client| {
+        let micros = |at: Option<TimestampWithTimeZone>| at.map(i64::from);
+        client
+            .update(
+                &format!(
+                    "select p.id, q.target::real[], q.catalogue_generation, q.last_play_at,
+                            q.refreshed_at, (select generation from cosound.catalogue),
+                            (select max(pl.played_at) from cosound.plays pl
+                              where pl.player_id = p.id)
+                       from cosound.players p
+                       left join cosound.queue_state q on q.player_id = p.id
+                      {only}
+                      order by p.id
+                        for no key update of p{skip}"
+                ),
+                None,
+                &args,
+            )?
+            .map(|row| {
+                let last = match row.get::<Vec<f32>>(2)? {
+                    Some(target) => Some(Inputs {
+                        target,
+                        catalogue_generation: row.get::<i64>(3)?.unwrap_or_default(),
+                        last_play_at: micros(row.get(4)?),
+                    }),
+                    None => None,
+                };
+                Ok(Locked {
+                    player_id: row.get::<i64>(1)?.expect("players.id is not null"),
+                    last,
+                    refreshed_at: micros(row.get(5)?),
+                    catalogue_generation: row.get::<i64>(6)?.unwrap_or_default(),
+                    last_play_at: micros(row.get(7)?),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The group vector of each of `players` (known to exist).
+fn group_targets(players: &[i64]) -> HashMap<i64, Vec<f32>> {
+    let mut present = mean_tastes(
+        "select s.player_id, pr.preference::real[]
+           from unnest($1::bigint[]) as wanted (player_id)
+           join cosound.sessions s on s.player_id = wanted.player_id
+           join cosound.profiles pr on pr.id = s.listener_id
+          where s.ended_at is null and s.expires_at > now()
+            and pr.preference is not null",
+        players,
+    );
+    let alone: Vec<i64> = players
+        .iter()
+        .filter(|player| !present.contains_key(player))
+        .copied()
+        .collect();
+    let mut recent = if alone.is_empty() {
+        HashMap::new()
+    } else {
+        mean_tastes(
+            "select recent.player_id, pr.preference::real[]
+               from (select distinct s.player_id, s.listener_id
+                       from unnest($1::bigint[]) as wanted (player_id)
+                       join cosound.sessions s on s.player_id = wanted.player_id
+                      where s.started_at > now() - make_interval(days => $2)) recent
+               join cosound.profiles pr on pr.id = recent.listener_id
+              where pr.preference is not null",
+            &alone,
+        )
+    };
+    players
+        .iter()
+        .map(|&player| {
+            let target = group::target(present.remove(&player), || recent.remove(&player));
+            (player, target)
+        })
+        .collect()
+}
+
+/// The mean direction of each player's tastes, from rows of (player, taste); players whose
+/// tastes have none are left out.
+fn mean_tastes(query: &str, players: &[i64]) -> HashMap<i64, Vec<f32>> {
+    let mut tastes: HashMap<i64, Vec<Vec<f32>>> = HashMap::new();
+    Spi::connect(|client| {
+        for row in client.select(
+            query,
+            None,
+            &[players.to_vec().into(), group::RECENT_DAYS.into()],
+        )? {
+            let player = row.get::<i64>(1)?.expect("a session has a player");
+            let taste = row.get::<Vec<f32>>(2)?.unwrap_or_default();
+            tastes.entry(player).or_default().push(taste);
+        }
+        Ok::<_, spi::Error>(())
+    })
+    .expect("the tastes read");
+    tastes
+        .into_iter()
+        .filter_map(|(player, tastes)| {
+            group::mean_direction(tastes.iter().map(Vec::as_slice)).map(|mean| (player, mean))
+        })
+        .collect()
+}
+
+/// Each due player's ranked candidates, in `due`'s order.
+fn rank(due: &[(i64, Inputs)], scope: Scope) -> Vec<Ranking> {
+    let catalogue = match scope {
+        Scope::One(_) => None,
+        Scope::All => Catalogue::load(),
+    };
+    let Some(catalogue) = catalogue else {
+        return due
+            .iter()
+            .map(|(player, inputs)| {
+                let candidates = Candidates::of(Some(*player));
+                let target = &inputs.target;
+                (
+                    ranked(
+                        target,
+                        queue::LAYERS,
+                        &candidates,
+                        Some(SongType::Soundscape),
+                    ),
+                    ranked(target, 1, &candidates, Some(SongType::Instrumental)),
+                )
+            })
+            .collect();
+    };
+    let players: Vec<i64> = due.iter().map(|(player, _)| *player).collect();
+    let libraries = libraries(&players);
+    let requests: Vec<Request<'_>> = due
+        .iter()
+        .flat_map(|(player, inputs)| {
+            let library = libraries.get(player);
+            [
+                (queue::LAYERS, SongType::Soundscape),
+                (1, SongType::Instrumental),
+            ]
+            .map(|(k, song_type)| Request {
+                target: &inputs.target,
+                k,
+                song_type,
+                library,
+            })
+        })
+        .collect();
+    let mut rankings = catalogue.rank(&requests).into_iter();
+    due.iter()
+        .map(|_| {
+            let soundscapes = rankings.next().expect("a soundscape ranking per player");
+            let instrumental = rankings.next().expect("an instrumental ranking per player");
+            (soundscapes, instrumental)
+        })
+        .collect()
+}
+
+/// The libraries of those of `players` that have one.
+fn libraries(players: &[i64]) -> HashMap<i64, HashSet<i64>> {
+    let mut libraries: HashMap<i64, HashSet<i64>> = HashMap::new();
+    Spi::connect(|client| {
+        for row in client.select(
+            "select l.player_id, l.song_id
+               from unnest($1::bigint[]) as wanted (player_id)
+               join cosound.player_library l on l.player_id = wanted.player_id",
+            None,
+            &[players.to_vec().into()],
+        )? {
+            let player = row.get::<i64>(1)?.expect("a library row has a player");
+            let song = row.get::<i64>(2)?.expect("a library row has a song");
+            libraries.entry(player).or_default().insert(song);
+        }
+        Ok::<_, spi::Error>(())
+    })
+    .expect("the libraries read");
+    libraries
+}
+
+/// The players' queues as stored, by player.
+fn current_queues(client: &SpiClient<'_>, players: &[i64]) -> spi::Result<HashMap<i64, Vec<Pick>>> {
+    let mut queues: HashMap<i64, Vec<Pick>> = HashMap::new();
+    for row in client.select(
+        "select q.player_id, q.song_id, q.role::text, q.gain
+           from unnest($1::bigint[]) as wanted (player_id)
+           join cosound.player_queue q on q.player_id = wanted.player_id
+          order by q.player_id, q.slot",
         None,
-        &[player_id.into()],
+        &[players.to_vec().into()],
+    )? {
+        let role = row
+            .get::<String>(3)?
+            .expect("player_queue.role is not null");
+        queues
+            .entry(
+                row.get::<i64>(1)?
+                    .expect("player_queue.player_id is not null"),
+            )
+            .or_default()
+            .push(Pick {
+                song_id: row
+                    .get::<i64>(2)?
+                    .expect("player_queue.song_id is not null"),
+                role: if role == Role::Instrumental.as_str() {
+                    Role::Instrumental
+                } else {
+                    Role::Layer
+                },
+                gain: row.get::<f32>(4)?.expect("player_queue.gain is not null"),
+            });
+    }
+    Ok(queues)
+}
+
+/// The loudness gain of each of `songs`.
+fn loudness(client: &SpiClient<'_>, songs: Vec<i64>) -> spi::Result<HashMap<i64, f32>> {
+    client
+        .select(
+            "select id, loudness_gain_db from cosound.songs where id = any ($1)",
+            None,
+            &[songs.into()],
+        )?
+        .map(|row| {
+            Ok((
+                row.get::<i64>(1)?.expect("songs.id is not null"),
+                row.get::<f32>(2)?
+                    .expect("songs.loudness_gain_db is not null"),
+            ))
+        })
+        .collect()
+}
+
+/// Replaces the queues of the players in `changed` with their new picks.
+fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> spi::Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let players: Vec<i64> = changed.iter().map(|(player, _)| *player).collect();
+    client.update(
+        "delete from cosound.player_queue where player_id = any ($1)",
+        None,
+        &[players.into()],
     )?;
-    client.update(
-        "insert into cosound.player_queue (player_id, slot, song_id, role, gain)
-         select $1, t.slot - 1, t.song_id, t.role::cosound.queue_role, t.gain
-           from unnest($2::bigint[], $3::text[], $4::real[]) with ordinality
-                as t (song_id, role, gain, slot)",
-        None,
-        &[
-            player_id.into(),
-            picks.iter().map(|p| p.song_id).collect::<Vec<_>>().into(),
+    let rows = || {
+        changed.iter().flat_map(|(player, picks)| {
             picks
                 .iter()
-                .map(|p| p.role.as_str().to_string())
+                .enumerate()
+                .map(move |(slot, pick)| (*player, slot as i16, pick))
+        })
+    };
+    client.update(
+        "insert into cosound.player_queue (player_id, slot, song_id, role, gain)
+         select t.player_id, t.slot, t.song_id, t.role::cosound.queue_role, t.gain
+           from unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::real[])
+                as t (player_id, slot, song_id, role, gain)",
+        None,
+        &[
+            rows()
+                .map(|(player, _, _)| player)
                 .collect::<Vec<_>>()
                 .into(),
-            picks.iter().map(|p| p.gain).collect::<Vec<_>>().into(),
+            rows().map(|(_, slot, _)| slot).collect::<Vec<_>>().into(),
+            rows()
+                .map(|(_, _, pick)| pick.song_id)
+                .collect::<Vec<_>>()
+                .into(),
+            rows()
+                .map(|(_, _, pick)| pick.role.as_str().to_string())
+                .collect::<Vec<_>>()
+                .into(),
+            rows()
+                .map(|(_, _, pick)| pick.gain)
+                .collect::<Vec<_>>()
+                .into(),
         ],
     )?;
     Ok(())
 }
 
-/// Stores what the queue was computed from; on a change, bumps its version and notifies.
+/// Stores what each due player's queue was computed from; for those whose queue changed,
+/// bumps its version and notifies.
 fn record(
     client: &mut SpiClient<'_>,
-    player_id: i64,
-    inputs: &Inputs,
-    changed: bool,
+    due: &[(i64, Inputs)],
+    changed: &HashSet<i64>,
 ) -> spi::Result<()> {
-    let last_play_at = inputs
-        .last_play_at
-        .map(|at| TimestampWithTimeZone::try_from(at).expect("a stored time converts back"));
+    let targets: Vec<f32> = due
+        .iter()
+        .flat_map(|(_, inputs)| {
+            assert_eq!(
+                inputs.target.len(),
+                DIMENSIONS,
+                "a target in the taste space"
+            );
+            inputs.target.iter().copied()
+        })
+        .collect();
+    let last_plays: Vec<Option<TimestampWithTimeZone>> = due
+        .iter()
+        .map(|(_, inputs)| {
+            inputs
+                .last_play_at
+                .map(|at| TimestampWithTimeZone::try_from(at).expect("a stored time converts back"))
+        })
+        .collect();
     client.update(
-        "with state as (
+        "with due as (
+           select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[])
+                         with ordinality as t (player_id, changed, generation, last_play_at, n)
+         ), state as (
            insert into cosound.queue_state as q
                   (player_id, version, target, catalogue_generation, last_play_at, refreshed_at)
-           values ($1, $2, $3::real[]::extensions.vector(5), $4, $5, now())
+           select player_id, changed::int, ($3::real[])[n * 5 - 4 : n * 5]::extensions.vector(5),
+                  generation, last_play_at, now()
+             from due
            on conflict (player_id) do update
-              set version = q.version + $2, target = excluded.target,
+              set version = q.version + excluded.version, target = excluded.target,
                   catalogue_generation = excluded.catalogue_generation,
                   last_play_at = excluded.last_play_at, refreshed_at = excluded.refreshed_at
-           returning version
+           returning player_id, version
          )
-         select pg_catalog.pg_notify($6, json_build_object('player_id', $1, 'version', version)::text)
-           from state
-          where $2 > 0",
+         select pg_catalog.pg_notify($6, json_build_object('player_id', state.player_id,
+                                                           'version', state.version)::text)
+           from state join due using (player_id)
+          where due.changed",
         None,
         &[
-            player_id.into(),
-            i64::from(changed).into(),
-            inputs.target.clone().into(),
-            inputs.catalogue_generation.into(),
-            last_play_at.into(),
+            due.iter()
+                .map(|(player, _)| *player)
+                .collect::<Vec<_>>()
+                .into(),
+            due.iter()
+                .map(|(player, _)| changed.contains(player))
+                .collect::<Vec<_>>()
+                .into(),
+            targets.into(),
+            due.iter()
+                .map(|(_, inputs)| inputs.catalogue_generation)
+                .collect::<Vec<_>>()
+                .into(),
+            last_plays.into(),
             CHANNEL.into(),
         ],
     )?;
@@ -522,6 +697,135 @@ mod tests {
         };
         assert_eq!(all(), 2);
         assert_eq!(all(), 0);
+    }
+
+    /// A queue row: (player, slot, song, role, gain).
+    type QueueRow = (i64, i16, i64, String, f32);
+
+    /// Every queue's rows, and each queue's (player, version).
+    fn all_queues() -> (Vec<QueueRow>, Vec<(i64, i64)>) {
+        Spi::connect(|client| {
+            let queues = client
+                .select(
+                    "select player_id, slot, song_id, role::text, gain from cosound.player_queue
+                      order by player_id, slot",
+                    None,
+                    &[],
+                )?
+                .map(|row| {
+                    Ok((
+                        row.get(1)?.unwrap(),
+                        row.get(2)?.unwrap(),
+                        row.get(3)?.unwrap(),
+                        row.get(4)?.unwrap(),
+                        row.get(5)?.unwrap(),
+                    ))
+                })
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
+            let versions = client
+                .select(
+                    "select player_id, version from cosound.queue_state order by player_id",
+                    None,
+                    &[],
+                )?
+                .map(|row| Ok((row.get(1)?.unwrap(), row.get(2)?.unwrap())))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
+            Ok::<_, pgrx::spi::Error>((queues, versions))
+        })
+        .unwrap()
+    }
+
+    /// Each player's queue computed afresh by `refresh_queue`, one player at a time.
+    fn each_refreshed_alone() -> Vec<QueueRow> {
+        Spi::run(
+            "delete from cosound.player_queue; delete from cosound.queue_state;
+             select extensions.refresh_queue(id) from cosound.players order by id",
+        )
+        .unwrap();
+        all_queues().0
+    }
+
+    /// Songs with coarse embeddings (exact ties), some players with a library, plays, and
+    /// listeners here now, here lately, expired and long gone.
+    fn random_rooms() {
+        fixture::schema();
+        Spi::run(
+            "select setseed(0.17);
+             insert into cosound.songs
+                    (type, title, duration_ms, object_key, embedding, loudness_gain_db)
+             select case when random() < 0.6 then 'soundscape' else 'instrumental' end::cosound.song_type,
+                    'song ' || g, 60000, 'songs/' || g, e::extensions.vector(5),
+                    round(random() * 12 - 6)
+               from (select g, array[round(random() * 2) / 2, round(random() * 2) / 2,
+                                     round(random() * 2) / 2, round(random() * 4) / 4,
+                                     round(random() * 2) / 2]::real[] as e
+                       from generate_series(1, 300) g) c
+              where e <> '{0,0,0,0,0}';
+             insert into cosound.songs (type, title, duration_ms, object_key)
+             values ('soundscape', 'not yet embedded', 60000, 'songs/unembedded');
+             insert into cosound.players (name) select 'room ' || g from generate_series(1, 30) g;
+             insert into cosound.player_library (player_id, song_id)
+             select p.id, s.id from cosound.players p, cosound.songs s
+              where p.id % 3 = 0 and (random() < 0.15 or s.embedding is null);
+             insert into cosound.plays (player_id, song_id, played_at)
+             select p.id, s.id, now() - make_interval(hours => floor(random() * 30)::int)
+               from cosound.players p, cosound.songs s
+              where random() < 0.01;
+             insert into auth.users (id) select gen_random_uuid() from generate_series(1, 90);
+             update cosound.profiles set preference = extensions.l2_normalize(
+                 (case when e = '{0,0,0,0,0}' then '{0,0,1,0,0}' else e end)::extensions.vector(5))
+               from (select id, array[round(random() * 2) / 2, round(random()), round(random()),
+                                      round(random() * 2) / 2, round(random())]::real[] as e
+                       from cosound.profiles) t
+              where t.id = profiles.id;
+             insert into cosound.sessions (listener_id, player_id, started_at, expires_at, ended_at)
+             select l.id, (select min(id) from cosound.players) + floor(random() * 30)::int,
+                    now() - s.started, now() - s.started + s.lasts, s.ended
+               from (select id, row_number() over (order by id) as n from cosound.profiles) l,
+                    lateral (select * from (values
+                      (0, interval '5 minutes', interval '1 hour', null::timestamptz),
+                      (1, interval '2 hours', interval '1 hour', null),
+                      (2, interval '3 days', interval '1 hour', now() - interval '3 days'),
+                      (3, interval '40 days', interval '1 hour', now() - interval '40 days'))
+                      as v (kind, started, lasts, ended)
+                     where v.kind = l.n % 4) s",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn refreshing_all_picks_what_refreshing_each_alone_picks() {
+        random_rooms();
+        let all = || {
+            Spi::get_one::<i64>("select extensions.refresh_all_queues()")
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(all(), 30, "every room starts with a queue");
+        let (together, _) = all_queues();
+        assert_eq!(together, each_refreshed_alone());
+
+        // Some leave and songs play. A play moves every room's penalties, and a room's queue
+        // notices other rooms' plays when it grows old: let them all be old.
+        Spi::run(
+            "update cosound.sessions set ended_at = now()
+              where ended_at is null and id % 2 = 0;
+             insert into cosound.plays (player_id, song_id)
+             select q.player_id, q.song_id from cosound.player_queue q
+              where q.role = 'instrumental' and q.player_id % 4 = 1;
+             update cosound.queue_state set refreshed_at = now() - interval '1 hour'",
+        )
+        .unwrap();
+        let (_, versions) = all_queues();
+        let changed = all();
+        assert!(changed > 0);
+        let (together, bumped) = all_queues();
+        let moved = versions.iter().zip(&bumped).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            moved as i64, changed,
+            "a version moves with each changed queue"
+        );
+        assert_eq!(together, each_refreshed_alone());
     }
 
     #[pg_test(error = "no player with id -7")]

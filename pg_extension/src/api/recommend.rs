@@ -9,6 +9,10 @@
 //! Each song's last play comes from `songs.last_played_at`, kept current by the plays table's
 //! triggers: no history is read.
 
+mod catalogue;
+
+pub(crate) use catalogue::{Catalogue, Request};
+
 use crate::recommend::{self, Ranked, SongType, Strategy, TopK};
 use crate::space;
 use crate::vector::Vector;
@@ -189,7 +193,7 @@ fn scan(
         }
         Strategy::ExactScan => " order by distance",
     });
-    let now = i64::from(pgrx::datetime::now());
+    let now = pgrx::datetime::now();
     let mut top = TopK::new(k);
     let mut batch = (k + k / 4 + 16) as i64;
     Spi::connect(|client| -> Result<Option<TopK>, pgrx::spi::Error> {
@@ -216,16 +220,20 @@ fn scan(
                 if !top.wants(distance) {
                     return Ok(Some(top));
                 }
-                let seconds = row
-                    .get::<TimestampWithTimeZone>(3)?
-                    .map(|played| (now - i64::from(played)) as f64 / 1e6);
-                top.offer(Ranked::new(song_id, distance, recommend::penalty(seconds)));
+                let penalty = penalty_at(now, row.get(3)?);
+                top.offer(Ranked::new(song_id, distance, penalty));
             }
             batch = batch.saturating_mul(2);
         }
     })
     .expect("the candidate scan runs")
     .map(TopK::into_ranking)
+}
+
+/// The recency penalty at `now` of a song last played at `played`.
+pub(crate) fn penalty_at(now: TimestampWithTimeZone, played: Option<TimestampWithTimeZone>) -> f64 {
+    let seconds = played.map(|played| (i64::from(now) - i64::from(played)) as f64 / 1e6);
+    recommend::penalty(seconds)
 }
 
 #[cfg(any(test, feature = "pg_test"))]

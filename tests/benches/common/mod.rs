@@ -23,13 +23,14 @@ pub async fn create_seed_formula(db: &tokio_postgres::Client) {
         .expect("the seed formula is created");
 }
 
-/// Empties the catalogue, players, listeners and history (a bench stack is thrown away after).
+/// Empties the catalogue, players, listeners and history, and whatever refers to them (check-in
+/// codes, player keys…); a bench stack is thrown away after.
 pub async fn empty(db: &tokio_postgres::Client) {
     db.batch_execute(
         "set session_replication_role = replica;
          truncate cosound.plays, cosound.votes, cosound.player_queue, cosound.queue_state,
                   cosound.player_library, cosound.sessions, cosound.players, cosound.songs,
-                  cosound.profiles;
+                  cosound.profiles cascade;
          delete from auth.users;
          set session_replication_role = origin;",
     )
