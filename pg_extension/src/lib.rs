@@ -12,7 +12,8 @@
 //! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
 //! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
-//! - `api`: the SQL-facing functions and the vote trigger, one file per family.
+//! - `api`: the SQL-facing functions and the vote trigger, one file per family; `api::recommend`'s
+//!   `catalogue` holds a small catalogue in memory to rank many players' targets at once.
 //! - `fixture` (tests only): the real schema, from `sql/`, inside a test's transaction.
 
 mod api;
