@@ -3,13 +3,19 @@
 
 use std::path::Path;
 
-use crate::decode::{decode_bytes, decode_file, Decoded};
+use crate::decode::{decode_bytes, decode_file, decode_file_observed, Decoded, Observer};
 use crate::error::Result;
 use crate::resample::to_analysis_rate;
 
 /// Mono samples at [`crate::resample::ANALYSIS_RATE`] of a file's analysed part.
 pub fn load_file(path: &Path) -> Result<Vec<f32>> {
     Ok(prepare(decode_file(path)?))
+}
+
+/// Like [`load_file`], and shows `observe` every decoded packet of the whole
+/// file (see [`decode_file_observed`]): one decoding serves both.
+pub fn load_file_observed(path: &Path, observe: Observer) -> Result<Vec<f32>> {
+    Ok(prepare(decode_file_observed(path, Some(observe))?))
 }
 
 /// Like [`load_file`] for an in-memory file; `name` appears in errors and

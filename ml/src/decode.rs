@@ -37,12 +37,22 @@ pub struct Decoded {
     pub cut: bool,
 }
 
+/// Sees every decoded packet as interleaved frames: the samples, the
+/// channel count and the sample rate.
+pub type Observer<'a> = &'a mut dyn FnMut(&[f32], usize, u32);
+
 /// Decodes a file; its extension, if any, is a hint for the container.
 pub fn decode_file(path: &Path) -> Result<Decoded> {
+    decode_file_observed(path, None)
+}
+
+/// Like [`decode_file`], and shows `observe` the whole file, not only its
+/// analysed part, so a caller can measure it without decoding it again.
+pub fn decode_file_observed(path: &Path, observe: Option<Observer>) -> Result<Decoded> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(&name, e))?;
     let hint = path.extension().and_then(|e| e.to_str());
-    decode_source(&name, Box::new(file), hint)
+    decode_source(&name, Box::new(file), hint, observe)
 }
 
 /// Decodes an in-memory file (e.g. an upload); `name` appears in errors.
@@ -51,10 +61,15 @@ where
     B: AsRef<[u8]> + Send + Sync + 'static,
 {
     let hint = Path::new(name).extension().and_then(|e| e.to_str());
-    decode_source(name, Box::new(Cursor::new(bytes)), hint)
+    decode_source(name, Box::new(Cursor::new(bytes)), hint, None)
 }
 
-fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -> Result<Decoded> {
+fn decode_source(
+    name: &str,
+    source: Box<dyn MediaSource>,
+    hint: Option<&str>,
+    mut observe: Option<Observer>,
+) -> Result<Decoded> {
     if source.byte_len() == Some(0) {
         return Err(Error::Empty { name: name.into() });
     }
@@ -112,6 +127,7 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
             .map_or(0, |n| (n as usize).min(max_frames) + 4096),
     );
     let mut interleaved: Option<SampleBuffer<f32>> = None;
+    let mut pcm16: Vec<f32> = Vec::new();
     // 16-bit PCM, the commonest upload, is converted straight from the
     // packet's bytes: the generic decoder renders it sample by sample into
     // planes that are then interleaved again, which costs more than all of
@@ -136,38 +152,43 @@ fn decode_source(name: &str, source: Box<dyn MediaSource>, hint: Option<&str>) -
         if packet.track_id() != track_id {
             continue;
         }
-        if let Some(channels) = pcm16_channels {
-            push_pcm16(&packet.data, channels, &mut samples);
+        let (frames, channels) = if let Some(channels) = pcm16_channels {
+            pcm16.clear();
+            push_pcm16(&packet.data, channels, &mut pcm16);
+            (&pcm16[..], channels)
+        } else {
+            let decoded = match decoder.decode(&packet) {
+                Ok(decoded) => decoded,
+                // A damaged packet in a lossy stream is skipped, as players do;
+                // truncation and all-damaged files are caught below.
+                Err(SymphoniaError::DecodeError(_)) => continue,
+                Err(e) => {
+                    return Err(Error::Corrupt {
+                        name: name.into(),
+                        detail: e.to_string(),
+                    })
+                }
+            };
+            let spec = *decoded.spec();
+            let channels = spec.channels.count().max(1);
+            let buffer = match &mut interleaved {
+                Some(buffer) if buffer.capacity() >= decoded.capacity() * channels => buffer,
+                slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
+            };
+            buffer.copy_interleaved_ref(decoded);
+            (buffer.samples(), channels)
+        };
+        if let Some(observe) = observe.as_mut() {
+            observe(frames, channels, sample_rate);
+        }
+        if !cut {
+            push_mono(frames, channels, &mut samples);
             if samples.len() >= max_frames {
                 samples.truncate(max_frames);
                 cut = true;
-                break;
             }
-            continue;
         }
-        let decoded = match decoder.decode(&packet) {
-            Ok(decoded) => decoded,
-            // A damaged packet in a lossy stream is skipped, as players do;
-            // truncation and all-damaged files are caught below.
-            Err(SymphoniaError::DecodeError(_)) => continue,
-            Err(e) => {
-                return Err(Error::Corrupt {
-                    name: name.into(),
-                    detail: e.to_string(),
-                })
-            }
-        };
-        let spec = *decoded.spec();
-        let channels = spec.channels.count().max(1);
-        let buffer = match &mut interleaved {
-            Some(buffer) if buffer.capacity() >= decoded.capacity() * channels => buffer,
-            slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
-        };
-        buffer.copy_interleaved_ref(decoded);
-        push_mono(buffer.samples(), channels, &mut samples);
-        if samples.len() >= max_frames {
-            samples.truncate(max_frames);
-            cut = true;
+        if cut && observe.is_none() {
             break;
         }
     }
@@ -207,16 +228,15 @@ fn push_mono(interleaved: &[f32], channels: usize, samples: &mut Vec<f32>) {
     }
 }
 
-/// Appends little-endian 16-bit PCM frames mixed to mono, converted as
-/// symphonia converts them (s / 32768); a trailing partial frame is dropped.
+/// Appends the whole frames of little-endian 16-bit PCM, interleaved,
+/// converted as symphonia converts them (s / 32768).
 fn push_pcm16(bytes: &[u8], channels: usize, samples: &mut Vec<f32>) {
-    let to_f32 = |b: &[u8]| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0;
-    if channels == 1 {
-        samples.extend(bytes.chunks_exact(2).map(to_f32));
-    } else {
-        let frame: Vec<f32> = bytes.chunks_exact(2).map(to_f32).collect();
-        push_mono(&frame, channels, samples);
-    }
+    let whole = bytes.len() / (2 * channels) * (2 * channels);
+    samples.extend(
+        bytes[..whole]
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0),
+    );
 }
 
 fn check_content(name: &str, samples: &[f32], sample_rate: u32) -> Result<()> {

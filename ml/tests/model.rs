@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::OnceLock;
 
+use cosound_ml::clip::{load_file, load_file_observed};
 use cosound_ml::cv::cross_validate;
 use cosound_ml::dataset::{Dataset, Rows};
 use cosound_ml::train::{train_on, Config, Lambda};
@@ -100,4 +101,71 @@ fn the_default_configuration_beats_the_reference_pipeline_in_grouped_cv() {
         report.top1,
         report.other_mean_max
     );
+}
+
+/// A 16-bit PCM WAV of `seconds` of a stereo chirp at `rate`.
+fn stereo_wav(seconds: u32, rate: u32) -> Vec<u8> {
+    let frames = seconds * rate;
+    let data_len = frames * 4;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 4).to_le_bytes());
+    wav.extend_from_slice(&4u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let phase = 2.0 * std::f64::consts::PI * (200.0 * t + 20.0 * t * t);
+        for (channel, gain) in [0.5, 0.3].into_iter().enumerate() {
+            let s = (gain * (phase + channel as f64).sin() * 32_767.0) as i16;
+            wav.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+    wav
+}
+
+/// The gateway measures an upload while the model decodes it: what it embeds
+/// must be exactly what `embed_file` gives, and it must see the whole file,
+/// beyond the analysed minute.
+#[test]
+fn an_observed_decoding_embeds_as_embed_file_and_shows_the_whole_file() {
+    let model = Model::default_model();
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.wav");
+    std::fs::write(&long, stereo_wav(75, 44_100)).unwrap();
+    let cases = [
+        (common::fixture("tone_noise_22k.wav"), None),
+        (common::fixture("chirp_stereo.flac"), None),
+        (common::fixture("chirp_stereo.ogg"), None),
+        (common::fixture("chirp_stereo.mp3"), None),
+        (long, Some(75 * 44_100)),
+    ];
+    for (path, expected_frames) in cases {
+        let mut frames = 0u64;
+        let mut channels_seen = 0;
+        let samples = load_file_observed(&path, &mut |interleaved, channels, _| {
+            frames += (interleaved.len() / channels) as u64;
+            channels_seen = channels;
+        })
+        .unwrap();
+        assert_eq!(samples, load_file(&path).unwrap(), "{}", path.display());
+        assert_eq!(
+            model.embed_samples(samples),
+            model.embed_file(&path).unwrap(),
+            "{}",
+            path.display()
+        );
+        assert!(channels_seen > 0, "{}", path.display());
+        if let Some(expected) = expected_frames {
+            assert_eq!(frames, expected);
+            assert_eq!(channels_seen, 2);
+        }
+    }
 }

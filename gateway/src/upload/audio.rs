@@ -1,21 +1,16 @@
 //! What an upload is: checked to be decodable audio, measured (duration, EBU R128 loudness)
-//! and embedded by the `ml` model. CPU-bound: run it on a blocking thread.
+//! and embedded by the `ml` model, all from one decoding. CPU-bound: run it on a blocking
+//! thread.
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
+use cosound_ml::clip::load_file_observed;
 use cosound_ml::error::Error as MlError;
 use cosound_ml::model::{Embedding, Model};
 use ebur128::{EbuR128, Mode};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
-use symphonia::core::errors::Error as DecodeError;
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
 
 /// Every sound is brought to EBU R128's programme loudness when played.
 pub const TARGET_LUFS: f64 = -23.0;
@@ -37,10 +32,13 @@ pub struct Container {
 }
 
 pub fn analyse(path: &Path) -> Result<Analysis, ApiError> {
-    let embedding = Model::default_model()
-        .embed_file(path)
-        .map_err(|error| refusal(error, path))?;
-    let (frames, sample_rate, loudness) = measure(path)?;
+    let mut meter = Meter::default();
+    let samples = load_file_observed(path, &mut |frames, channels, rate| {
+        meter.add(frames, channels, rate)
+    })
+    .map_err(|error| refusal(error, path))?;
+    let embedding = Model::default_model().embed_samples(samples);
+    let (frames, sample_rate, loudness) = meter.finish()?;
     let duration_ms = (frames as f64 * 1000.0 / f64::from(sample_rate)).round();
     Ok(Analysis {
         duration_ms: duration_ms.clamp(1.0, f64::from(i32::MAX)) as i32,
@@ -100,82 +98,54 @@ pub fn container(path: &Path) -> Result<Container, ApiError> {
     })
 }
 
-/// Decodes the whole file (the model looks at its first minute only): frames, sample rate
-/// and integrated loudness in LUFS.
-fn measure(path: &Path) -> Result<(u64, u32, f64), ApiError> {
-    let bad = |error: DecodeError| not_audio(format!("the audio cannot be decoded: {error}"));
-    let file = File::open(path).map_err(|error| not_audio(error.to_string()))?;
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
-    let probed = symphonia::default::get_probe()
-        .format(
-            &Hint::new(),
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(bad)?;
-    let mut format = probed.format;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|track| track.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| not_audio("the file has no audio track".into()))?;
-    let track_id = track.id;
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(bad)?;
-    let mut frames = 0u64;
-    let mut meter: Option<(EbuR128, u32)> = None;
-    let mut samples: Option<SampleBuffer<f32>> = None;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(packet) => packet,
-            Err(DecodeError::IoError(error))
-                if error.kind() == std::io::ErrorKind::UnexpectedEof =>
-            {
-                break
-            }
-            Err(error) => return Err(bad(error)),
-        };
-        if packet.track_id() != track_id {
-            continue;
+/// Length and integrated loudness of every frame the decoder shows it. Its errors wait
+/// for [`Meter::finish`]: the decoder's own refusals come first.
+#[derive(Default)]
+struct Meter {
+    ebu: Option<(EbuR128, u32)>,
+    frames: u64,
+    error: Option<ebur128::Error>,
+}
+
+impl Meter {
+    fn add(&mut self, interleaved: &[f32], channels: usize, rate: u32) {
+        if self.error.is_some() {
+            return;
         }
-        let decoded = match decoder.decode(&packet) {
-            Ok(decoded) => decoded,
-            // A damaged frame in a lossy stream is skipped, as players do.
-            Err(DecodeError::DecodeError(_)) => continue,
-            Err(error) => return Err(bad(error)),
+        let ebu = match &mut self.ebu {
+            Some((ebu, _)) => ebu,
+            slot => match EbuR128::new(channels as u32, rate, Mode::I) {
+                Ok(ebu) => &mut slot.insert((ebu, rate)).0,
+                Err(error) => {
+                    self.error = Some(error);
+                    return;
+                }
+            },
         };
-        let spec = *decoded.spec();
-        let channels = spec.channels.count() as u32;
-        if meter.is_none() {
-            let ebu = EbuR128::new(channels, spec.rate, Mode::I).map_err(|error| {
-                not_audio(format!(
-                    "cannot measure the loudness of this audio: {error}"
-                ))
-            })?;
-            meter = Some((ebu, spec.rate));
+        self.frames += (interleaved.len() / channels) as u64;
+        if let Err(error) = ebu.add_frames_f32(interleaved) {
+            self.error = Some(error);
         }
-        let buffer = match &mut samples {
-            Some(buffer) if buffer.capacity() >= decoded.capacity() * channels as usize => buffer,
-            _ => samples.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
-        };
-        buffer.copy_interleaved_ref(decoded);
-        frames += (buffer.len() / channels as usize) as u64;
-        let (ebu, _) = meter.as_mut().expect("created above");
-        ebu.add_frames_f32(buffer.samples())
-            .map_err(|error| not_audio(format!("cannot measure the loudness: {error}")))?;
     }
-    let (ebu, rate) = meter.ok_or_else(|| not_audio("the file holds no audio frames".into()))?;
-    let loudness = ebu
-        .loudness_global()
-        .map_err(|error| not_audio(format!("cannot measure the loudness: {error}")))?;
-    if !loudness.is_finite() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unusable_audio",
-            "the audio is too quiet to measure its loudness",
-        ));
+
+    /// Frames, sample rate and integrated loudness in LUFS.
+    fn finish(self) -> Result<(u64, u32, f64), ApiError> {
+        let failed =
+            |error: ebur128::Error| not_audio(format!("cannot measure the loudness: {error}"));
+        if let Some(error) = self.error {
+            return Err(failed(error));
+        }
+        let (ebu, rate) = self
+            .ebu
+            .ok_or_else(|| not_audio("the file holds no audio frames".into()))?;
+        let loudness = ebu.loudness_global().map_err(failed)?;
+        if !loudness.is_finite() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unusable_audio",
+                "the audio is too quiet to measure its loudness",
+            ));
+        }
+        Ok((self.frames, rate, loudness))
     }
-    Ok((frames, rate, loudness))
 }
