@@ -101,15 +101,12 @@ pub async fn play_from(db: &tokio_postgres::Client, player: i64, songs: &[i64]) 
 
 /// The songs in the player's queue, by slot.
 pub async fn queued(db: &tokio_postgres::Client, player: i64) -> Vec<i64> {
-    db.query(
+    crate::column(
+        db,
         "select song_id from cosound.player_queue where player_id = $1 order by slot",
         &[&player],
     )
     .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get(0))
-    .collect()
 }
 
 /// A `cosound-player` wired to the stack as its binary is, rendering on its render clock.

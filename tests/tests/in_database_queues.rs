@@ -2,7 +2,7 @@
 //! channel after commit, a reader never sees a half-written queue, and refreshing all queues
 //! leaves a player being refreshed elsewhere to that refresh.
 
-use cosound_e2e::superuser;
+use cosound_e2e::{column, superuser};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Mutex;
@@ -51,16 +51,13 @@ async fn announced(
 
 /// The titles in the player's queue, in slot order.
 async fn titles(db: &tokio_postgres::Client, player: i64) -> Vec<String> {
-    db.query(
+    column(
+        db,
         "select s.title from cosound.player_queue q join cosound.songs s on s.id = q.song_id
           where q.player_id = $1 order by q.slot",
         &[&player],
     )
     .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get(0))
-    .collect()
 }
 
 /// A player whose catalogue has two soundscapes and two instrumentals far apart, and two
@@ -148,23 +145,26 @@ async fn a_reader_never_sees_a_half_written_queue() {
     let db = superuser().await;
     let (player, rain, fire) = a_player_with_two_moods(&db).await;
     let writer = tokio::spawn(async move {
-        let db = superuser().await;
+        let mut db = superuser().await;
         for i in 0..100 {
-            // One listener leaves as the other arrives: the room has one mood at a time.
+            // One listener leaves as the other arrives, in one transaction: the room has one
+            // mood at a time, also for the gateway, which refreshes on every check-in and out.
             let (arriving, leaving) = if i % 2 == 0 {
                 (&rain, &fire)
             } else {
                 (&fire, &rain)
             };
-            db.execute("select cosound.check_out($1::text::uuid)", &[leaving])
+            let swap = db.transaction().await.unwrap();
+            swap.execute("select cosound.check_out($1::text::uuid)", &[leaving])
                 .await
                 .unwrap();
-            db.execute(
+            swap.execute(
                 "select cosound.check_in($1::text::uuid, $2)",
                 &[arriving, &player],
             )
             .await
             .unwrap();
+            swap.commit().await.unwrap();
             db.execute("select extensions.refresh_queue($1)", &[&player])
                 .await
                 .unwrap();
