@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0024_rate_finds_the_song_by_key.sql",
         include_str!("../../sql/0024_rate_finds_the_song_by_key.sql"),
     ),
+    (
+        "sql/0025_rate_in_one_statement.sql",
+        include_str!("../../sql/0025_rate_in_one_statement.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

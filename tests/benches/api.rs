@@ -6,15 +6,16 @@
 //!   vs a plain insert of the same row.
 //!
 //! Each case runs `CLIENTS` concurrent HTTP clients for `SECONDS`, twice, alternating with its
-//! baseline so drift on a shared machine hits both.
+//! baseline so drift on a shared machine hits both. Beside the rates it prints the CPU time
+//! PostgreSQL and PostgREST spent per request, which shows where a request's cost lies.
 
 mod common;
 
-use common::requests_per_second;
+use common::{requests_per_second, StackCpu};
 use cosound_e2e::{api_url, column, listener_claims, player_token, superuser, token};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PLAYERS: i64 = 1_000;
 const LISTENERS: i64 = 200;
@@ -62,8 +63,36 @@ async fn load(db: &tokio_postgres::Client) {
         .expect("the statistics are current");
 }
 
-/// Requests per second from `CLIENTS` clients cycling through `requests`.
-async fn throughput(requests: Arc<Vec<Request>>) -> f64 {
+/// What one way of making requests achieved: requests per second, and the CPU time
+/// PostgreSQL and PostgREST spent per request.
+#[derive(Default)]
+struct Run {
+    per_second: f64,
+    postgres: Duration,
+    postgrest: Duration,
+}
+
+impl Run {
+    fn add_half(&mut self, other: Run) {
+        self.per_second += other.per_second / 2.0;
+        self.postgres += other.postgres / 2;
+        self.postgrest += other.postgrest / 2;
+    }
+
+    /// A table row: the request, its rate, that rate against the baseline's, its CPU.
+    fn row(&self, request: &str, baseline: &Run) -> String {
+        format!(
+            "| {request} | {:.0} | {:.0} % | {:.0} µs | {:.0} µs |",
+            self.per_second,
+            100.0 * self.per_second / baseline.per_second,
+            self.postgres.as_secs_f64() * 1e6,
+            self.postgrest.as_secs_f64() * 1e6,
+        )
+    }
+}
+
+/// `CLIENTS` clients cycling through `requests` for `SECONDS`.
+async fn throughput(requests: Arc<Vec<Request>>) -> Run {
     let send = move |http: &reqwest::Client, n: usize| {
         let request = &requests[n % requests.len()];
         let url = format!("{}/{}", api_url(), request.path);
@@ -80,16 +109,24 @@ async fn throughput(requests: Arc<Vec<Request>>) -> f64 {
         }
         call
     };
-    requests_per_second(CLIENTS, SECONDS, send, |status| status.is_success()).await
+    let (cpu, started) = (StackCpu::now(), Instant::now());
+    let per_second =
+        requests_per_second(CLIENTS, SECONDS, send, |status| status.is_success()).await;
+    let cpu = StackCpu::now().per_request(cpu, per_second * started.elapsed().as_secs_f64());
+    Run {
+        per_second,
+        postgres: cpu.postgres,
+        postgrest: cpu.postgrest,
+    }
 }
 
-/// Runs the baseline and the case alternately, twice each; returns their mean rates.
-async fn compare(baseline: Vec<Request>, case: Vec<Request>) -> (f64, f64) {
+/// Runs the baseline and the case alternately, twice each; returns their means.
+async fn compare(baseline: Vec<Request>, case: Vec<Request>) -> (Run, Run) {
     let (baseline, case) = (Arc::new(baseline), Arc::new(case));
-    let (mut b, mut c) = (0.0, 0.0);
+    let (mut b, mut c) = (Run::default(), Run::default());
     for _ in 0..2 {
-        b += throughput(baseline.clone()).await / 2.0;
-        c += throughput(case.clone()).await / 2.0;
+        b.add_half(throughput(baseline.clone()).await);
+        c.add_half(throughput(case.clone()).await);
     }
     (b, c)
 }
@@ -175,16 +212,25 @@ async fn main() {
     let (inserts, rates) = compare(plain_inserts, ratings).await;
 
     println!("\nAPI through PostgREST, {CLIENTS} concurrent clients, {SECONDS} s × 2 each\n");
-    println!("| request | requests/s | vs its baseline |");
-    println!("|---|---|---|");
-    println!("| GET plain table by key, anonymous (baseline) | {plain:.0} | 100 % |");
+    println!("| request | requests/s | vs its baseline | PostgreSQL CPU / request | PostgREST CPU / request |");
+    println!("|---|---|---|---|---|");
     println!(
-        "| GET /player_queue, device token, row-level security | {polls:.0} | {:.0} % |",
-        100.0 * polls / plain
+        "{}",
+        plain.row("GET plain table by key, anonymous (baseline)", &plain)
     );
-    println!("| POST plain insert of a vote row (baseline) | {inserts:.0} | 100 % |");
     println!(
-        "| POST /rpc/rate (checks, vote, learning trigger) | {rates:.0} | {:.0} % |",
-        100.0 * rates / inserts
+        "{}",
+        polls.row(
+            "GET /player_queue, device token, row-level security",
+            &plain
+        )
+    );
+    println!(
+        "{}",
+        inserts.row("POST plain insert of a vote row (baseline)", &inserts)
+    );
+    println!(
+        "{}",
+        rates.row("POST /rpc/rate (checks, vote, learning trigger)", &inserts)
     );
 }

@@ -120,3 +120,79 @@ where
     }
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
+
+/// CPU time used so far by the bench stack's PostgreSQL (the postmaster and its children,
+/// running or exited) and by its PostgREST, read from /proc. Per request, it shows where a
+/// request's work is done, and a busy machine distorts it less than requests per second.
+#[derive(Debug, Clone, Copy)]
+pub struct StackCpu {
+    pub postgres: Duration,
+    pub postgrest: Duration,
+}
+
+impl StackCpu {
+    pub fn now() -> StackCpu {
+        let dir = std::path::PathBuf::from(
+            std::env::var("COSOUND_TEST_STACK_DIR")
+                .expect("COSOUND_TEST_STACK_DIR is set: run through `cargo xtask bench`"),
+        );
+        let pid_in = |file: &str| -> u32 {
+            let text = std::fs::read_to_string(dir.join(file))
+                .unwrap_or_else(|e| panic!("{file} of the bench stack reads: {e}"));
+            text.lines()
+                .next()
+                .and_then(|line| line.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{file} starts with a process id"))
+        };
+        let postmaster = pid_in("pgdata/postmaster.pid");
+        let postgrest = pid_in("run/postgrest.pid");
+        let mut postgres = ticks(postmaster, true);
+        for entry in std::fs::read_dir("/proc").expect("/proc lists processes") {
+            let Some(pid) = entry
+                .ok()
+                .and_then(|e| e.file_name().to_str()?.parse().ok())
+            else {
+                continue;
+            };
+            if parent(pid) == Some(postmaster) {
+                postgres += ticks(pid, false);
+            }
+        }
+        StackCpu {
+            postgres: from_ticks(postgres),
+            postgrest: from_ticks(ticks(postgrest, true)),
+        }
+    }
+
+    /// CPU per request between `earlier` and now, for `requests` requests.
+    pub fn per_request(self, earlier: StackCpu, requests: f64) -> StackCpu {
+        StackCpu {
+            postgres: (self.postgres - earlier.postgres).div_f64(requests),
+            postgrest: (self.postgrest - earlier.postgrest).div_f64(requests),
+        }
+    }
+}
+
+/// The fields of /proc/PID/stat after the command name (which may contain spaces).
+fn stat_fields(pid: u32) -> Option<Vec<u64>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 2..];
+    Some(rest.split(' ').map(|f| f.parse().unwrap_or(0)).collect())
+}
+
+fn parent(pid: u32) -> Option<u32> {
+    stat_fields(pid).map(|f| f[1] as u32)
+}
+
+/// User + system clock ticks of `pid`, with those of its exited children when `reaped`.
+fn ticks(pid: u32, reaped: bool) -> u64 {
+    // Fields 14–17 of stat: utime, stime, cutime, cstime.
+    stat_fields(pid).map_or(0, |f| {
+        f[11] + f[12] + if reaped { f[13] + f[14] } else { 0 }
+    })
+}
+
+/// Linux reports process times in USER_HZ = 100 ticks per second on every architecture.
+fn from_ticks(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
+}

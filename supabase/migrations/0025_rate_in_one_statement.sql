@@ -1,0 +1,1 @@
+../../sql/0025_rate_in_one_statement.sql
