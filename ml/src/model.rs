@@ -1,7 +1,9 @@
 //! The embedding model: how a clip is cut into windows, standardisation, the
 //! random-Fourier-feature map, ridge weights and their provenance, stored as
 //! a small JSON file; and the calls that turn a sound file into its
-//! 5-dimensional embedding (the mean over windows of the clamped scores).
+//! 5-dimensional embedding (the mean over windows of the scores, clamped;
+//! with a [`Mix`], its proportions between the classes come from a second
+//! set of weights).
 
 use std::io::Write;
 use std::path::Path;
@@ -25,7 +27,7 @@ pub const CLASSES: [&str; 5] = [
     "crackling_fire",
 ];
 /// Version of the model file layout.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A sound's weight on each of [`CLASSES`], each in [0, 1].
 pub type Embedding = [f32; 5];
@@ -54,6 +56,24 @@ pub struct Model {
     /// One row per model input (the features, then the kernel's cosines),
     /// one column per class.
     pub weights: Vec<Vec<f64>>,
+    /// Weights that decide the proportions between the classes, while
+    /// [`weights`](Model::weights) decide only how strongly the sound is
+    /// one of them (its largest weight); `None`: `weights` decide both.
+    pub mix: Option<Mix>,
+}
+
+/// A linear ridge fit on the standardised features with a λ of its own,
+/// chosen like the kernel model's. The kernel model keeps the weights of
+/// sounds that are none of the classes low (far from every training window,
+/// it scores near zero), but which class it ranks first for a recording
+/// unlike the training ones depends on the draw of its random features; a
+/// linear fit ranks the classes of such recordings better and does not
+/// depend on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mix {
+    pub lambda: f64,
+    /// One row per feature, one column per class.
+    pub weights: Vec<Vec<f64>>,
 }
 
 impl Model {
@@ -77,11 +97,14 @@ impl Model {
         }
         let n = model.feature_set.count();
         let inputs = model.kernel.as_ref().map_or(n, |k| k.width(n));
+        let shaped = |weights: &[Vec<f64>], rows: usize| {
+            weights.len() == rows && weights.iter().all(|w| w.len() == CLASSES.len())
+        };
         if model.classes != CLASSES
             || model.mean.len() != n
             || model.scale.len() != n
-            || model.weights.len() != inputs
-            || model.weights.iter().any(|w| w.len() != CLASSES.len())
+            || !shaped(&model.weights, inputs)
+            || model.mix.as_ref().is_some_and(|m| !shaped(&m.weights, n))
             || model.intercept.len() != CLASSES.len()
         {
             return Err(invalid(format!(
@@ -110,38 +133,51 @@ impl Model {
         write_atomically(path, self.to_json().as_bytes())
     }
 
-    /// Raw (unclamped) scores for rows of features.
-    pub fn scores(&self, features: &Array2<f64>) -> Array2<f64> {
+    /// Raw (unclamped) scores for rows of features: of
+    /// [`weights`](Model::weights), and of the [`Mix`]'s if there is one.
+    pub fn scores(&self, features: &Array2<f64>) -> (Array2<f64>, Option<Array2<f64>>) {
         let mean = Array1::from(self.mean.clone());
         let scale = Array1::from(self.scale.clone());
         let standardised = (features - &mean) / &scale;
-        let inputs = match &self.kernel {
-            Some(map) => map.apply(&standardised),
-            None => standardised,
+        let intercept = Array1::from(self.intercept.clone());
+        let apply = |inputs: &Array2<f64>, weights: &[Vec<f64>]| {
+            let weights =
+                Array2::from_shape_fn((weights.len(), CLASSES.len()), |(i, c)| weights[i][c]);
+            inputs.dot(&weights) + &intercept
         };
-        let weights = Array2::from_shape_fn((self.weights.len(), CLASSES.len()), |(i, c)| {
-            self.weights[i][c]
-        });
-        inputs.dot(&weights) + &Array1::from(self.intercept.clone())
+        let mix = self.mix.as_ref().map(|m| apply(&standardised, &m.weights));
+        let scores = match &self.kernel {
+            Some(map) => apply(&map.apply(&standardised), &self.weights),
+            None => apply(&standardised, &self.weights),
+        };
+        (scores, mix)
     }
 
     /// One embedding per clip of `rows`: the scores averaged over the
     /// clip's rows (windows), then clamped to [0, 1]. Averaging first lets
-    /// the windows' small positive and negative errors cancel.
+    /// the windows' small positive and negative errors cancel. With a
+    /// [`Mix`], its clamped clip scores are rescaled so that their largest
+    /// equals the largest of [`weights`](Model::weights)' (unless they are
+    /// all zero).
     pub fn clip_embeddings(&self, rows: &Rows) -> Array2<f64> {
-        let scores = self.scores(&rows.x);
-        let clips = rows.clip.iter().max().map_or(0, |m| m + 1);
-        let mut sums = Array2::zeros((clips, CLASSES.len()));
-        let mut counts = vec![0usize; clips];
-        for (row, &clip) in scores.axis_iter(Axis(0)).zip(&rows.clip) {
-            let mut sum = sums.row_mut(clip);
-            sum += &row;
-            counts[clip] += 1;
+        let (scores, mix) = self.scores(&rows.x);
+        let strength = clip_means(&scores, &rows.clip).mapv(|s| s.clamp(0.0, 1.0));
+        let Some(mix) = mix else {
+            return strength;
+        };
+        let mut mix = clip_means(&mix, &rows.clip).mapv(|s| s.clamp(0.0, 1.0));
+        for (mut m, s) in mix.rows_mut().into_iter().zip(strength.rows()) {
+            let top = m.fold(0.0, |a: f64, &b| a.max(b));
+            let wanted = s.fold(0.0, |a: f64, &b| a.max(b));
+            if top > 0.0 {
+                m *= wanted / top;
+            } else {
+                // The linear fit sees none of the classes: the kernel
+                // model's own weights stand.
+                m.assign(&s);
+            }
         }
-        for (mut sum, count) in sums.rows_mut().into_iter().zip(counts) {
-            sum /= count.max(1) as f64;
-        }
-        sums.mapv(|s| s.clamp(0.0, 1.0))
+        mix
     }
 
     /// The embedding of mono samples at the analysis rate.
@@ -176,6 +212,22 @@ impl Model {
     }
 }
 
+/// The mean of the rows of each clip.
+fn clip_means(scores: &Array2<f64>, clip: &[usize]) -> Array2<f64> {
+    let clips = clip.iter().max().map_or(0, |m| m + 1);
+    let mut sums = Array2::zeros((clips, scores.ncols()));
+    let mut counts = vec![0usize; clips];
+    for (row, &c) in scores.axis_iter(Axis(0)).zip(clip) {
+        let mut sum = sums.row_mut(c);
+        sum += &row;
+        counts[c] += 1;
+    }
+    for (mut sum, count) in sums.rows_mut().into_iter().zip(counts) {
+        sum /= count.max(1) as f64;
+    }
+    sums
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and
 /// a rename, so readers never see a half-written file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -197,4 +249,44 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     file.persist(path).map_err(|e| Error::io(&name, e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A linear model on one feature with the given strength and mix weights.
+    fn one_feature_model(weights: [f64; 5], mix: [f64; 5]) -> Model {
+        Model {
+            format_version: FORMAT_VERSION,
+            feature_set: FeatureSet::Extended,
+            segments: None,
+            kernel: None,
+            classes: CLASSES.map(String::from).to_vec(),
+            lambda: 1.0,
+            training_data_sha256: String::new(),
+            feature_names: vec!["x".into()],
+            mean: vec![0.0],
+            scale: vec![1.0],
+            intercept: vec![0.0; 5],
+            weights: vec![weights.to_vec()],
+            mix: Some(Mix {
+                lambda: 1.0,
+                weights: vec![mix.to_vec()],
+            }),
+        }
+    }
+
+    #[test]
+    fn the_mix_sets_the_proportions_and_the_weights_the_largest() {
+        let model = one_feature_model([-0.3, 0.0, 0.4, 0.0, 0.0], [0.8, 0.4, 0.0, 0.0, 0.2]);
+        let rows = Rows::per_clip(ndarray::array![[1.0], [-1.0]]);
+        let embeddings = model.clip_embeddings(&rows);
+        let expected = [0.4, 0.2, 0.0, 0.0, 0.1];
+        for (got, want) in embeddings.row(0).iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{}", embeddings.row(0));
+        }
+        // The mix sees no class in the second clip: the weights stand.
+        assert_eq!(embeddings.row(1).to_vec(), vec![0.3, 0.0, 0.0, 0.0, 0.0]);
+    }
 }

@@ -58,7 +58,7 @@ impl FeatureSet {
 }
 
 /// How a clip is cut into overlapping windows, each described by its own
-/// feature vector: a 5 s clip gives six 2.5 s views instead of one, so the
+/// feature vector: a 5 s clip gives several views instead of one, so the
 /// model sees how a sound varies, and an embedding averages the windows.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Segments {
