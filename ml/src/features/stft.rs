@@ -56,55 +56,42 @@ impl Stft {
         let mut power = Vec::with_capacity(frames * N_BINS);
         let mut buffer = vec![Complex32::default(); N_FFT];
         let mut scratch = vec![Complex32::default(); self.fft.get_inplace_scratch_len()];
+        let (mut first, mut second) = (vec![0.0; N_FFT], vec![0.0; N_FFT]);
         let mut t = 0;
         while t < frames {
-            let first = self.windowed(signal, t);
-            let second = (t + 1 < frames).then(|| self.windowed(signal, t + 1));
-            match second {
-                Some(second) if !is_silent(&first) && !is_silent(&second) => {
-                    for ((z, &re), &im) in buffer.iter_mut().zip(&first).zip(&second) {
-                        *z = Complex32::new(re, im);
-                    }
-                    self.fft.process_with_scratch(&mut buffer, &mut scratch);
-                    // Bin k of the pair and its mirror −k = N − k (bin 0 is its own).
-                    let mirrored = || {
-                        std::iter::once((buffer[0], buffer[0])).chain(
-                            buffer[1..N_BINS]
-                                .iter()
-                                .copied()
-                                .zip(buffer[N_BINS - 1..].iter().rev().copied()),
-                        )
-                    };
-                    // X₁ = (Z(k) + Z(−k)*) / 2, X₂ = (Z(k) − Z(−k)*) / 2i.
-                    power.extend(mirrored().map(|(z, m)| {
-                        0.25 * (f64::from(z.re + m.re).powi(2) + f64::from(z.im - m.im).powi(2))
-                    }));
-                    power.extend(mirrored().map(|(z, m)| {
-                        0.25 * (f64::from(z.im + m.im).powi(2) + f64::from(z.re - m.re).powi(2))
-                    }));
-                    t += 2;
+            self.window_into(signal, t, &mut first);
+            let paired = t + 1 < frames && {
+                self.window_into(signal, t + 1, &mut second);
+                !is_silent(&first) && !is_silent(&second)
+            };
+            if paired {
+                for ((z, &re), &im) in buffer.iter_mut().zip(&first).zip(&second) {
+                    *z = Complex32::new(re, im);
                 }
-                _ => {
-                    for (z, &re) in buffer.iter_mut().zip(&first) {
-                        *z = Complex32::new(re, 0.0);
-                    }
-                    self.fft.process_with_scratch(&mut buffer, &mut scratch);
-                    power.extend(buffer[..N_BINS].iter().map(|c| f64::from(c.norm_sqr())));
-                    t += 1;
+                self.fft.process_with_scratch(&mut buffer, &mut scratch);
+                untangle(&buffer, &mut power);
+                t += 2;
+            } else {
+                for (z, &re) in buffer.iter_mut().zip(&first) {
+                    *z = Complex32::new(re, 0.0);
                 }
+                self.fft.process_with_scratch(&mut buffer, &mut scratch);
+                power.extend(buffer[..N_BINS].iter().map(|c| f64::from(c.norm_sqr())));
+                t += 1;
             }
         }
         Array2::from_shape_vec((frames, N_BINS), power).expect("one row of bins per frame")
     }
 
     /// Frame `t`, centred on sample `t · HOP` (zero beyond the signal), windowed.
-    fn windowed(&self, signal: &[f32], t: usize) -> [f32; N_FFT] {
-        let mut frame = [0.0; N_FFT];
+    fn window_into(&self, signal: &[f32], t: usize, frame: &mut [f32]) {
         // Sample index of the frame's first point in the unpadded signal;
         // the part of the frame inside the signal is [lo, hi).
         let start = (t * HOP) as isize - (N_FFT / 2) as isize;
         let lo = (-start).clamp(0, N_FFT as isize) as usize;
         let hi = (signal.len() as isize - start).clamp(lo as isize, N_FFT as isize) as usize;
+        frame[..lo].fill(0.0);
+        frame[hi..].fill(0.0);
         let inside = &signal[(start + lo as isize) as usize..(start + hi as isize) as usize];
         for ((x, w), s) in frame[lo..hi]
             .iter_mut()
@@ -113,7 +100,27 @@ impl Stft {
         {
             *x = s * w;
         }
-        frame
+    }
+}
+
+/// Appends the power rows of the two frames whose transform, as real and
+/// imaginary part, is `z`: with Z(−k) = Z(N − k), the frames' transforms
+/// are X₁(k) = (Z(k) + Z(−k)*) / 2 and X₂(k) = (Z(k) − Z(−k)*) / 2i.
+fn untangle(z: &[Complex32], power: &mut Vec<f64>) {
+    // Fixed lengths, so that the loop has no bounds checks and vectorises.
+    let z: &[Complex32; N_FFT] = z.try_into().expect("one transform");
+    let start = power.len();
+    power.resize(start + 2 * N_BINS, 0.0);
+    let (first, second) = power[start..].split_at_mut(N_BINS);
+    let first: &mut [f64; N_BINS] = first.try_into().expect("one row");
+    let second: &mut [f64; N_BINS] = second.try_into().expect("one row");
+    let square = |x: f32| f64::from(x) * f64::from(x);
+    first[0] = square(z[0].re);
+    second[0] = square(z[0].im);
+    for k in 1..N_BINS {
+        let (a, m) = (z[k], z[N_FFT - k]);
+        first[k] = 0.25 * (square(a.re + m.re) + square(a.im - m.im));
+        second[k] = 0.25 * (square(a.im + m.im) + square(a.re - m.re));
     }
 }
 
