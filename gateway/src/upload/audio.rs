@@ -8,8 +8,6 @@ use cosound_ml::clip::load_file_observed;
 use cosound_ml::error::Error as MlError;
 use cosound_ml::model::{Embedding, Model};
 use ebur128::{EbuR128, Mode};
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 /// Every sound is brought to EBU R128's programme loudness when played.
@@ -81,21 +79,17 @@ fn refusal(error: MlError, path: &Path) -> ApiError {
 /// The container, from its first bytes (the upload has no trustworthy name). Anything that
 /// is not one of the three tagged containers can only be MP3; [`analyse`] decides whether it
 /// is audio at all.
-pub fn container(path: &Path) -> Result<Container, ApiError> {
-    let mut head = [0u8; 4];
-    File::open(path)
-        .and_then(|mut file| file.read_exact(&mut head))
-        .map_err(|error| not_audio(format!("cannot read the file's header: {error}")))?;
-    let (content_type, extension) = match &head {
-        b"RIFF" => ("audio/wav", "wav"),
-        b"fLaC" => ("audio/flac", "flac"),
-        b"OggS" => ("audio/ogg", "ogg"),
+pub fn container(head: &[u8]) -> Container {
+    let (content_type, extension) = match head.get(..4) {
+        Some(b"RIFF") => ("audio/wav", "wav"),
+        Some(b"fLaC") => ("audio/flac", "flac"),
+        Some(b"OggS") => ("audio/ogg", "ogg"),
         _ => ("audio/mpeg", "mp3"),
     };
-    Ok(Container {
+    Container {
         content_type,
         extension,
-    })
+    }
 }
 
 /// Length and integrated loudness of every frame the decoder shows it. Its errors wait
