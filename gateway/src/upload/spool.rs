@@ -37,7 +37,8 @@ pub async fn spool(body: Body, limit: u64, parts: mpsc::Sender<Part>) -> ApiResu
     let file = Arc::new(NamedTempFile::new().map_err(internal)?);
     let mut hash = Sha256::new();
     let mut size = 0u64;
-    let mut filling = BytesMut::new();
+    // One allocation per part: the part sent keeps its buffer, the next fills a new one.
+    let mut filling = BytesMut::with_capacity(PART_SIZE);
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|error| {
@@ -55,6 +56,7 @@ pub async fn spool(body: Body, limit: u64, parts: mpsc::Sender<Part>) -> ApiResu
         // A part is sent only once more bytes follow it, so the last part is never empty.
         while filling.len() > PART_SIZE {
             hand_over(&file, &parts, filling.split_to(PART_SIZE).freeze(), false).await?;
+            filling.reserve(PART_SIZE);
         }
     }
     if size == 0 {
