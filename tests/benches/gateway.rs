@@ -1,8 +1,9 @@
 //! The gateway's two hot paths, each against a baseline measured in the same run:
-//! - an admin's upload (`POST /songs`: the body spooled to disk and hashed, decoded and embedded
-//!   by the `ml` model, decoded again for its EBU R128 loudness, put into SeaweedFS, inserted as
-//!   a song) vs a direct aws-sdk-s3 `PutObject` of the same bytes into the same bucket, for the
-//!   demo catalogue's eight short Ogg Vorbis clips and for minute-long 44.1 kHz stereo WAVs;
+//! - an admin's upload (`POST /songs`: the body spooled to disk, hashed and streamed to
+//!   SeaweedFS as it arrives, decoded once for its EBU R128 loudness and the `ml` model's
+//!   embedding, inserted as a song) vs a direct aws-sdk-s3 `PutObject` of the same bytes into the same bucket, for the
+//!   demo catalogue's eight short Ogg Vorbis clips, for minute-long 44.1 kHz stereo WAVs and for
+//!   five-minute tracks, the length of a real ambient recording (made at run time, not kept);
 //! - a device trading its key for a token (`POST /player/token`: one pooled database query,
 //!   SHA-256, a constant-time compare, an HS256 signature) vs a request the router answers
 //!   alone (an unknown path's 404 JSON error): the same HTTP stack with no work behind it.
@@ -34,6 +35,8 @@ const UPLOADERS: usize = 2;
 const ROUNDS: usize = 3;
 const WAVS: usize = 6;
 const WAV_SECONDS: f64 = 60.0;
+const TRACKS: usize = 2;
+const TRACK_SECONDS: f64 = 300.0;
 const TOKEN_CLIENTS: usize = 8;
 const TOKEN_SECONDS: u64 = 5;
 const PLAYERS: usize = 32;
@@ -68,15 +71,15 @@ fn demo_clips() -> Vec<AudioFile> {
     clips
 }
 
-/// Minute-long loops as a studio delivers them: 44.1 kHz, 16-bit, stereo (10.6 MB each, so
-/// the gateway puts each in two multipart parts).
-fn studio_wavs() -> Vec<AudioFile> {
-    (0..WAVS)
+/// Recordings as a studio delivers them: 44.1 kHz, 16-bit, stereo (10.6 MB a minute, so the
+/// gateway puts even a minute in two multipart parts).
+fn studio_wavs(count: usize, seconds: f64, name: &str) -> Vec<AudioFile> {
+    (0..count)
         .map(|n| AudioFile {
-            title: format!("studio_loop_{n}"),
+            title: format!("{name}_{n}"),
             kind: "soundscape",
             content_type: "audio/wav",
-            bytes: pcm_wav(WAV_SECONDS, 44_100, 2, 7_000 + n as u64).into(),
+            bytes: pcm_wav(seconds, 44_100, 2, 7_000 + n as u64).into(),
         })
         .collect()
 }
@@ -239,7 +242,7 @@ async fn main() {
     };
 
     // A first upload warms the model, the pools and SeaweedFS's volumes for both ways.
-    let warm_up = Arc::new(vec![studio_wavs().remove(0)]);
+    let warm_up = Arc::new(studio_wavs(1, WAV_SECONDS, "warm_up"));
     pass(&warm_up, &direct, 1_000).await;
     let (_, songs) = pass(&warm_up, &gateway, 1_000).await;
     db.execute("delete from cosound.songs where id = any($1)", &[&songs])
@@ -250,9 +253,12 @@ async fn main() {
     let clips_mb = clips.iter().map(|f| f.bytes.len()).sum::<usize>() as f64 / 1e6;
     let clip_count = clips.len();
     let (clips_direct, clips_gateway) = uploads(&db, clips, &direct, &gateway, 0).await;
-    let wavs = studio_wavs();
+    let wavs = studio_wavs(WAVS, WAV_SECONDS, "studio_loop");
     let wav_mb = wavs[0].bytes.len() as f64 / 1e6;
     let (wavs_direct, wavs_gateway) = uploads(&db, wavs, &direct, &gateway, 100).await;
+    let tracks = studio_wavs(TRACKS, TRACK_SECONDS, "ambient_track");
+    let track_mb = tracks[0].bytes.len() as f64 / 1e6;
+    let (tracks_direct, tracks_gateway) = uploads(&db, tracks, &direct, &gateway, 200).await;
 
     let mut keys = Vec::new();
     let http = reqwest::Client::new();
@@ -302,6 +308,11 @@ async fn main() {
             format!("{WAVS} WAVs (44.1 kHz 16-bit stereo, {WAV_SECONDS:.0} s; {wav_mb:.1} MB each)"),
             wavs_direct,
             wavs_gateway,
+        ),
+        (
+            format!("{TRACKS} tracks (WAV as above, {:.0} min; {track_mb:.1} MB each)", TRACK_SECONDS / 60.0),
+            tracks_direct,
+            tracks_gateway,
         ),
     ];
     for (files, direct, gateway) in sets {

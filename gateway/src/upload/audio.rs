@@ -1,6 +1,6 @@
 //! What an upload is: checked to be decodable audio, measured (duration, EBU R128 loudness)
 //! and embedded by the `ml` model, all from one decoding. CPU-bound: run it on a blocking
-//! thread.
+//! thread (it takes a second one for the loudness meter).
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
@@ -8,9 +8,8 @@ use cosound_ml::clip::load_file_observed;
 use cosound_ml::error::Error as MlError;
 use cosound_ml::model::{Embedding, Model};
 use ebur128::{EbuR128, Mode};
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc;
 
 /// Every sound is brought to EBU R128's programme loudness when played.
 pub const TARGET_LUFS: f64 = -23.0;
@@ -31,13 +30,37 @@ pub struct Container {
     pub extension: &'static str,
 }
 
+/// Decoded frames go to the meter's thread in blocks of about this many samples, so the
+/// hand-over costs little beside the metering.
+const BLOCK_SAMPLES: usize = 1 << 16;
+/// Blocks decoded ahead of the meter, at most (1 MiB).
+const BLOCKS_AHEAD: usize = 4;
+
 pub fn analyse(path: &Path) -> Result<Analysis, ApiError> {
-    let mut meter = Meter::default();
-    let samples = load_file_observed(path, &mut |frames, channels, rate| {
-        meter.add(frames, channels, rate)
-    })
-    .map_err(|error| refusal(error, path))?;
-    let embedding = Model::default_model().embed_samples(samples);
+    // The meter, the costliest step for a long file, runs on a thread of its own while the
+    // decoder goes on and the model embeds the analysed part.
+    let (blocks, received) = mpsc::sync_channel::<Block>(BLOCKS_AHEAD);
+    let (embedding, meter) = std::thread::scope(|scope| {
+        let metering = scope.spawn(move || {
+            let mut meter = Meter::default();
+            for block in received {
+                meter.add(&block.samples, block.channels, block.rate);
+            }
+            meter
+        });
+        let mut feed = Feed {
+            blocks,
+            block: Block::default(),
+        };
+        let samples = load_file_observed(path, &mut |frames, channels, rate| {
+            feed.add(frames, channels, rate)
+        });
+        feed.flush();
+        drop(feed);
+        let embedding = samples.map(|samples| Model::default_model().embed_samples(samples));
+        (embedding, metering.join().expect("the meter's thread ends"))
+    });
+    let embedding = embedding.map_err(|error| refusal(error, path))?;
     let (frames, sample_rate, loudness) = meter.finish()?;
     let duration_ms = (frames as f64 * 1000.0 / f64::from(sample_rate)).round();
     Ok(Analysis {
@@ -45,6 +68,43 @@ pub fn analyse(path: &Path) -> Result<Analysis, ApiError> {
         loudness_gain_db: (TARGET_LUFS - loudness).clamp(-MAX_GAIN_DB, MAX_GAIN_DB) as f32,
         embedding,
     })
+}
+
+/// Interleaved frames of one layout, on their way to the meter.
+#[derive(Default)]
+struct Block {
+    samples: Vec<f32>,
+    channels: usize,
+    rate: u32,
+}
+
+/// Gathers the decoder's packets into blocks for the meter's thread.
+struct Feed {
+    blocks: mpsc::SyncSender<Block>,
+    block: Block,
+}
+
+impl Feed {
+    fn add(&mut self, frames: &[f32], channels: usize, rate: u32) {
+        if (channels, rate) != (self.block.channels, self.block.rate)
+            || self.block.samples.len() >= BLOCK_SAMPLES
+        {
+            self.flush();
+            self.block.channels = channels;
+            self.block.rate = rate;
+        }
+        self.block.samples.extend_from_slice(frames);
+    }
+
+    fn flush(&mut self) {
+        if !self.block.samples.is_empty() {
+            let block = Block {
+                samples: Vec::with_capacity(self.block.samples.capacity()),
+                ..self.block
+            };
+            let _ = self.blocks.send(std::mem::replace(&mut self.block, block));
+        }
+    }
 }
 
 fn not_audio(message: String) -> ApiError {
@@ -81,21 +141,17 @@ fn refusal(error: MlError, path: &Path) -> ApiError {
 /// The container, from its first bytes (the upload has no trustworthy name). Anything that
 /// is not one of the three tagged containers can only be MP3; [`analyse`] decides whether it
 /// is audio at all.
-pub fn container(path: &Path) -> Result<Container, ApiError> {
-    let mut head = [0u8; 4];
-    File::open(path)
-        .and_then(|mut file| file.read_exact(&mut head))
-        .map_err(|error| not_audio(format!("cannot read the file's header: {error}")))?;
-    let (content_type, extension) = match &head {
-        b"RIFF" => ("audio/wav", "wav"),
-        b"fLaC" => ("audio/flac", "flac"),
-        b"OggS" => ("audio/ogg", "ogg"),
+pub fn container(head: &[u8]) -> Container {
+    let (content_type, extension) = match head.get(..4) {
+        Some(b"RIFF") => ("audio/wav", "wav"),
+        Some(b"fLaC") => ("audio/flac", "flac"),
+        Some(b"OggS") => ("audio/ogg", "ogg"),
         _ => ("audio/mpeg", "mp3"),
     };
-    Ok(Container {
+    Container {
         content_type,
         extension,
-    })
+    }
 }
 
 /// Length and integrated loudness of every frame the decoder shows it. Its errors wait

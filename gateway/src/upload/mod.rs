@@ -2,10 +2,12 @@
 //! an admin adds a sound to the catalogue.
 //!
 //! The steps, each refusing with its own status: the admin role (in the database), the
-//! parameters, the size (413), the duplicate check (409), then — at the same time — the audio
-//! itself (415/422: [`audio`]) and the bucket (503: [`store`]), then the song row. The body is
-//! spooled to a temporary file ([`spool`]) so it is never held in memory, and an upload refused
-//! after its object was stored takes the object with it: no failure leaves a row or an object.
+//! parameters, the size (413), then the body — spooled to a temporary file ([`spool`]), never
+//! held whole in memory, and streamed to the bucket in parts as it arrives ([`store`]) — the
+//! duplicate check (409), the audio itself (415/422: [`audio`]) while the last parts go up
+//! (503), then the song row. A multipart upload is completed only once the audio passed, a
+//! small file's single PUT is deleted when refused, and the object goes again when its row
+//! cannot be written: no failure leaves a row or an object.
 
 pub mod audio;
 pub mod spool;
@@ -59,23 +61,38 @@ pub async fn upload(
         return Err(spool::too_large(state.max_upload_bytes));
     }
 
-    let spooled = spool::spool(body, state.max_upload_bytes).await?;
-    if let Some(id) = song_with_content(&state, &spooled.sha256).await? {
-        return Err(duplicate(id));
-    }
-    // The analysis (CPU) and the transfer to the bucket (network, S3's own CPU) overlap; a
-    // file the analysis refuses has its object removed again.
-    let container = audio::container(spooled.file.path())?;
-    let object_key = format!("songs/{}.{}", uuid::Uuid::new_v4(), container.extension);
-    let object = store::Object {
-        bucket: &state.bucket,
-        key: &object_key,
-        content_type: container.content_type,
+    // The body goes to the bucket while it arrives; the analysis (CPU) then overlaps the
+    // transfer's last parts. Every refusal below discards what the transfer put.
+    let (parts, received) = tokio::sync::mpsc::channel(1);
+    let mut transfer = store::Transfer::start(&state.s3, &state.bucket, received, |head| {
+        let container = audio::container(head);
+        store::Object {
+            key: format!("songs/{}.{}", uuid::Uuid::new_v4(), container.extension),
+            content_type: container.content_type,
+        }
+    });
+    let spooled = match spool::spool(body, state.max_upload_bytes, parts).await {
+        Ok(spooled) => spooled,
+        Err(refusal) => {
+            transfer.discard().await;
+            return Err(refusal);
+        }
     };
-    let path = spooled.file.path().to_path_buf();
+    match song_with_content(&state, &spooled.sha256).await {
+        Ok(None) => {}
+        Ok(Some(id)) => {
+            transfer.discard().await;
+            return Err(duplicate(id));
+        }
+        Err(error) => {
+            transfer.discard().await;
+            return Err(error);
+        }
+    }
+    let file = spooled.file.clone();
     let (analysis, stored) = tokio::join!(
-        tokio::task::spawn_blocking(move || audio::analyse(&path)),
-        store::put_file(&state.s3, &object, spooled.file.path(), spooled.size),
+        tokio::task::spawn_blocking(move || audio::analyse(file.path())),
+        transfer.uploaded(),
     );
     let analysis = analysis.unwrap_or_else(|error| {
         tracing::error!(%error, "the audio analysis panicked");
@@ -85,24 +102,23 @@ pub async fn upload(
             "the audio analysis failed",
         ))
     });
-    let analysis = match (analysis, stored) {
-        (Ok(analysis), Ok(())) => analysis,
-        (Err(refusal), Ok(())) => {
-            store::delete(&state.s3, &state.bucket, &object_key).await;
+    let (analysis, object) = match (analysis, stored) {
+        (Ok(analysis), Ok(object)) => (analysis, object),
+        // A file that is not audio is the client's to fix, whatever the bucket said.
+        (Err(refusal), _) | (Ok(_), Err(refusal)) => {
+            transfer.discard().await;
             return Err(refusal);
         }
-        // A file that is not audio is the client's to fix, whatever the bucket said.
-        (Err(refusal), Err(_)) => return Err(refusal),
-        (Ok(_), Err(unavailable)) => return Err(unavailable),
     };
+    transfer.keep().await?;
 
     let byte_size = spooled.size as i64;
     let song = NewSong {
         title,
         kind,
-        object_key: &object_key,
+        object_key: &object.key,
         analysis: &analysis,
-        content_type: container.content_type,
+        content_type: object.content_type,
         byte_size,
         sha256: &spooled.sha256,
     };
@@ -110,10 +126,11 @@ pub async fn upload(
     let id = match inserted {
         Ok(id) => id,
         Err(error) => {
-            store::delete(&state.s3, &state.bucket, &object_key).await;
+            store::delete(&state.s3, &state.bucket, &object.key).await;
             return Err(error);
         }
     };
+    let object_key = &object.key;
     tracing::info!(id, title, kind, object_key, byte_size, "song uploaded");
     Ok((
         StatusCode::CREATED,
@@ -127,7 +144,7 @@ pub async fn upload(
             "embedding": analysis.embedding,
             "byte_size": byte_size,
             "content_sha256": spooled.sha256,
-            "content_type": container.content_type,
+            "content_type": object.content_type,
         })),
     ))
 }

@@ -1,18 +1,23 @@
-//! Streams a request body to a temporary file, hashing and counting it on the way, so an
-//! upload of any size costs one chunk of memory, and refusing it as soon as it passes the
-//! size limit.
+//! Streams a request body to a temporary file (which the analysis decodes), hashing and
+//! counting it on the way, and hands it to the bucket's transfer in parts of
+//! [`PART_SIZE`] as they fill, so the transfer overlaps the arrival. An upload of any size
+//! costs a few parts of memory, and is refused as soon as it passes the size limit.
 
 use crate::error::{ApiError, ApiResult};
+use crate::upload::store::{Part, PART_SIZE};
 use axum::body::Body;
 use axum::http::StatusCode;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::sync::Arc;
 use tempfile::NamedTempFile;
-use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
 
 pub struct Spooled {
     /// Deleted when dropped, whatever happened to the upload.
-    pub file: NamedTempFile,
+    pub file: Arc<NamedTempFile>,
     pub size: u64,
     pub sha256: String,
 }
@@ -25,11 +30,15 @@ pub fn too_large(limit: u64) -> ApiError {
     )
 }
 
-pub async fn spool(body: Body, limit: u64) -> ApiResult<Spooled> {
-    let file = NamedTempFile::new().map_err(internal)?;
-    let mut writer = tokio::fs::File::from_std(file.reopen().map_err(internal)?);
+/// Spools `body`, sending its parts to `parts`; only a body that arrived whole and within
+/// `limit` ends with a `last` part. Should the transfer stop early (the bucket failed), the
+/// body is still spooled: whether it is audio decides the answer.
+pub async fn spool(body: Body, limit: u64, parts: mpsc::Sender<Part>) -> ApiResult<Spooled> {
+    let file = Arc::new(NamedTempFile::new().map_err(internal)?);
     let mut hash = Sha256::new();
     let mut size = 0u64;
+    // One allocation per part: the part sent keeps its buffer, the next fills a new one.
+    let mut filling = BytesMut::with_capacity(PART_SIZE);
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|error| {
@@ -43,17 +52,44 @@ pub async fn spool(body: Body, limit: u64) -> ApiResult<Spooled> {
             return Err(too_large(limit));
         }
         hash.update(&chunk);
-        writer.write_all(&chunk).await.map_err(internal)?;
+        filling.extend_from_slice(&chunk);
+        // A part is sent only once more bytes follow it, so the last part is never empty.
+        while filling.len() > PART_SIZE {
+            hand_over(&file, &parts, filling.split_to(PART_SIZE).freeze(), false).await?;
+            filling.reserve(PART_SIZE);
+        }
     }
-    writer.flush().await.map_err(internal)?;
     if size == 0 {
         return Err(ApiError::bad_request(
             "empty_upload",
             "the request body is empty: send the audio file as the body",
         ));
     }
+    hand_over(&file, &parts, filling.freeze(), true).await?;
     let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Spooled { file, size, sha256 })
+}
+
+/// Sends a part to the transfer (which may have stopped), then appends it to the file on a
+/// blocking thread: one write per part, not per chunk.
+async fn hand_over(
+    file: &Arc<NamedTempFile>,
+    parts: &mpsc::Sender<Part>,
+    part: Bytes,
+    last: bool,
+) -> ApiResult<()> {
+    let _ = parts
+        .send(Part {
+            bytes: part.clone(),
+            last,
+        })
+        .await;
+    let file = file.clone();
+    tokio::task::spawn_blocking(move || file.as_file().write_all(&part))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|written| written)
+        .map_err(internal)
 }
 
 fn internal(error: std::io::Error) -> ApiError {
