@@ -38,7 +38,7 @@ printf '| %-22s | %12s | %8s |\n' "librosa $librosa_version" "$python" "1.0x"
 printf '| %-22s | %12s | %7.1fx |\n' "cosound-ml (Rust)" "$rust" "$(awk -v r="$rust" -v p="$python" 'BEGIN { print r / p }')"
 
 echo
-echo "default model on a $(value clip_seconds) s clip of these files joined ($(value windows) windows of 2.5 s every 0.5 s), from samples, ms (best of 15, steps taking turns)"
+echo "default model on a $(value clip_seconds) s clip of these files joined ($(value windows) windows of $(value window_seconds) s every $(value window_hop_seconds) s), from samples, ms (best of 15, steps taking turns)"
 printf '| %-50s | %8s |\n' "step" "ms"
 printf '|%s|%s|\n' "----------------------------------------------------" "----------"
 printf '| %-50s | %8s |\n' "window features, each window's frames on its own" "$(value features_windows_alone_ms)"

@@ -214,6 +214,8 @@ fn bench_embedding(extractor: &Extractor, files: &[PathBuf], rounds: usize) -> R
         clip.len() as f64 / f64::from(ANALYSIS_RATE)
     );
     println!("windows {windows}");
+    println!("window_seconds {}", segments.seconds);
+    println!("window_hop_seconds {}", segments.hop_seconds);
     println!("features_windows_alone_ms {alone:.1}");
     println!("features_windows_shared_ms {shared:.1}");
     println!("embedding_ms {embed:.1}");
