@@ -18,8 +18,11 @@ async fn a_refused_file_leaves_no_object() {
     let objects_before = object_keys("songs/").await;
     let query = format!("title=Refused {}&type=soundscape", unique_seed());
     let text = b"hello, this is not audio at all".repeat(100_000);
+    // Over one 8 MiB part: the bucket has taken parts of a multipart upload by the time the
+    // analysis refuses it, and the upload must be aborted, not completed.
+    let long_text = b"hello, this is not audio at all".repeat(300_000);
     let truncated = wav(30.0, 44_100, unique_seed())[..400_000].to_vec();
-    for (body, status) in [(text, 415), (truncated, 415)] {
+    for (body, status) in [(text, 415), (long_text, 415), (truncated, 415)] {
         let (got, answer) = upload_to(&gateway.url, Some(&admin), &query, body).await;
         assert_eq!(got, status, "{answer}");
     }
