@@ -81,6 +81,10 @@ enum Command {
         /// Passes over the files (the first also warms the caches).
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// Only the throughput: for runs that take turns with another
+        /// implementation's, so that both meet the same machine.
+        #[arg(long)]
+        throughput_only: bool,
     },
     /// Embed the catalogue's songs that lack an embedding (all with --all),
     /// or the audio files of a folder into a CSV file.
@@ -114,7 +118,11 @@ fn main() -> Result<()> {
             repeats,
         } => evaluate(&data, folds, repeats),
         Command::Predict { files, json, model } => predict(&load_model(model)?, &files, json),
-        Command::Bench { files, rounds } => bench(&files, rounds),
+        Command::Bench {
+            files,
+            rounds,
+            throughput_only,
+        } => bench(&files, rounds, throughput_only),
         Command::BatchPredict {
             folder: Some(folder),
             output,
@@ -131,7 +139,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn bench(files: &[PathBuf], rounds: usize) -> Result<()> {
+fn bench(files: &[PathBuf], rounds: usize, throughput_only: bool) -> Result<()> {
     let extractor = Extractor::default();
     let mut best = f64::INFINITY;
     let mut audio_seconds = 0.0;
@@ -147,6 +155,9 @@ fn bench(files: &[PathBuf], rounds: usize) -> Result<()> {
         best = best.min(start.elapsed().as_secs_f64());
     }
     println!("{:.1}", audio_seconds / best);
+    if throughput_only {
+        return Ok(());
+    }
     bench_embedding(&extractor, files, rounds)
 }
 

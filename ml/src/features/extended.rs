@@ -48,11 +48,18 @@ fn db(power: f64) -> f64 {
     10.0 * power.max(1e-10).log10()
 }
 
+/// The sum of mel band powers, in f64.
+fn total(bands: impl IntoIterator<Item = f32>) -> f64 {
+    bands.into_iter().map(f64::from).sum()
+}
+
 /// Level in dB of the sum of `group` adjacent mel bands, per frame.
-fn grouped_db(mel_power: &ArrayView2<f64>, groups: usize) -> Array2<f64> {
+fn grouped_db(mel_power: &ArrayView2<f32>, groups: usize) -> Array2<f64> {
     let width = N_MELS / groups;
     Array2::from_shape_fn((mel_power.nrows(), groups), |(t, g)| {
-        db(mel_power.row(t).iter().skip(g * width).take(width).sum())
+        db(total(
+            mel_power.row(t).iter().skip(g * width).take(width).copied(),
+        ))
     })
 }
 
@@ -79,7 +86,7 @@ fn quantile(values: &[f64], q: f64) -> f64 {
 pub struct FrameValues<'a> {
     /// Log-mel spectrogram, for onsets between frames that are not adjacent
     /// (a silent frame between two active ones).
-    mel_db: ArrayView2<'a, f64>,
+    mel_db: ArrayView2<'a, f32>,
     /// Frames per second.
     second: usize,
     /// Level of each frame in dB.
@@ -98,7 +105,7 @@ impl<'a> FrameValues<'a> {
             .mel_power
             .rows()
             .into_iter()
-            .map(|r| db(r.sum()))
+            .map(|r| db(total(r.iter().copied())))
             .collect();
         let frames = a.mel_power.nrows();
         let onset = (0..frames)
@@ -181,11 +188,11 @@ impl<'a> FrameValues<'a> {
 }
 
 /// Mean rise of the log-mel bands from frame `prev` to frame `next`.
-fn onset(mel_db: &ArrayView2<f64>, prev: usize, next: usize) -> f64 {
+fn onset(mel_db: &ArrayView2<f32>, prev: usize, next: usize) -> f64 {
     let (prev, next) = (mel_db.row(prev), mel_db.row(next));
     next.iter()
         .zip(prev.iter())
-        .map(|(n, p)| (n - p).max(0.0))
+        .map(|(n, p)| f64::from((n - p).max(0.0)))
         .sum::<f64>()
         / N_MELS as f64
 }
@@ -198,8 +205,8 @@ fn tonality(a: &Window, t: usize) -> f64 {
     let (lo, hi) = (bin(150.0), bin(5000.0));
     let row = a.power.row(t);
     let range = row.slice(ndarray::s![lo..hi]);
-    let max = range.iter().copied().fold(0.0, f64::max);
-    db(max) - db(range.mean().unwrap_or(0.0))
+    let max = range.iter().copied().fold(0.0, f32::max);
+    db(f64::from(max)) - db(total(range.iter().copied()) / range.len().max(1) as f64)
 }
 
 /// Largest normalised autocorrelation of the loudness envelope at lags of

@@ -11,6 +11,7 @@
 
 pub mod chroma;
 pub mod extended;
+mod lanes;
 pub mod mel;
 pub mod reference;
 pub mod stft;
@@ -75,12 +76,12 @@ pub struct Analysis {
     /// Mono samples at [`ANALYSIS_RATE`], padded to 5 s.
     pub signal: Vec<f32>,
     pub sample_rate: f64,
-    /// Power spectrogram, frames × 1025 bins.
-    pub power: Array2<f64>,
+    /// Power spectrogram, frames × 1025 bins (f32, as librosa's).
+    pub power: Array2<f32>,
     /// Mel power spectrogram, frames × 128 bands.
-    pub mel_power: Array2<f64>,
+    pub mel_power: Array2<f32>,
     /// `power_to_db` of the mel power spectrogram.
-    pub mel_db: Array2<f64>,
+    pub mel_db: Array2<f32>,
 }
 
 impl Analysis {
@@ -118,7 +119,10 @@ impl Analysis {
             .collect();
         let energy: Vec<f64> = ranges
             .iter()
-            .map(|r| self.mel_power.slice(ndarray::s![r.clone(), ..]).sum())
+            .map(|r| {
+                let cells = self.mel_power.slice(ndarray::s![r.clone(), ..]);
+                cells.iter().map(|&p| f64::from(p)).sum::<f64>()
+            })
             .collect();
         let loudest = energy.iter().copied().fold(0.0, f64::max);
         let floor = loudest * 10f64.powf(-SILENT_WINDOW_DB / 10.0);
@@ -136,9 +140,9 @@ impl Analysis {
 pub struct Window<'a> {
     pub signal: &'a [f32],
     pub sample_rate: f64,
-    pub power: ArrayView2<'a, f64>,
-    pub mel_power: ArrayView2<'a, f64>,
-    pub mel_db: ArrayView2<'a, f64>,
+    pub power: ArrayView2<'a, f32>,
+    pub mel_power: ArrayView2<'a, f32>,
+    pub mel_db: ArrayView2<'a, f32>,
 }
 
 /// Reusable analysis plans (FFT plan, window, mel filterbank); cheap to share
