@@ -57,31 +57,71 @@ impl Stft {
         let mut power = Vec::with_capacity(frames * N_BINS);
         let mut buffer = vec![Complex32::default(); N_FFT];
         let mut scratch = vec![Complex32::default(); self.fft.get_inplace_scratch_len()];
-        let (mut first, mut second) = (vec![0.0; N_FFT], vec![0.0; N_FFT]);
         let mut t = 0;
         while t < frames {
-            self.window_into(signal, t, &mut first);
-            let paired = t + 1 < frames && {
-                self.window_into(signal, t + 1, &mut second);
-                !is_silent(&first) && !is_silent(&second)
-            };
-            if paired {
-                for ((z, &re), &im) in buffer.iter_mut().zip(&first).zip(&second) {
-                    *z = Complex32::new(re, im);
-                }
+            let second = (t + 1 < frames).then_some(t + 1);
+            let (first_silent, second_silent) = self.frames_into(signal, t, second, &mut buffer);
+            if second.is_some() && !first_silent && !second_silent {
                 self.fft.process_with_scratch(&mut buffer, &mut scratch);
                 untangle(&buffer, &mut power);
                 t += 2;
             } else {
-                for (z, &re) in buffer.iter_mut().zip(&first) {
-                    *z = Complex32::new(re, 0.0);
-                }
+                buffer.iter_mut().for_each(|z| z.im = 0.0);
                 self.fft.process_with_scratch(&mut buffer, &mut scratch);
                 power.extend(buffer[..N_BINS].iter().map(|c| c.norm_sqr()));
                 t += 1;
             }
         }
         Array2::from_shape_vec((frames, N_BINS), power).expect("one row of bins per frame")
+    }
+
+    /// Writes frame `t` windowed as the real part of `buffer` and frame
+    /// `second` (if any) as the imaginary part; returns whether each is all
+    /// zero. Frames wholly inside the signal, nearly all of them, take one
+    /// pass; those that reach past an end are zero-padded.
+    fn frames_into(
+        &self,
+        signal: &[f32],
+        t: usize,
+        second: Option<usize>,
+        buffer: &mut [Complex32],
+    ) -> (bool, bool) {
+        let inside = |t: usize| {
+            let start = (t * HOP).checked_sub(N_FFT / 2)?;
+            signal.get(start..start + N_FFT)
+        };
+        let buffer: &mut [Complex32; N_FFT] = buffer.try_into().expect("one transform");
+        let window: &[f32; N_FFT] = self.window.as_slice().try_into().expect("one window");
+        if let (Some(a), Some(b)) = (inside(t), second.and_then(inside)) {
+            let (a, b): (&[f32; N_FFT], &[f32; N_FFT]) = (
+                a.try_into().expect("a frame"),
+                b.try_into().expect("a frame"),
+            );
+            let (mut any_a, mut any_b) = (false, false);
+            for i in 0..N_FFT {
+                let (x, y) = (a[i] * window[i], b[i] * window[i]);
+                any_a |= x != 0.0;
+                any_b |= y != 0.0;
+                buffer[i] = Complex32::new(x, y);
+            }
+            return (!any_a, !any_b);
+        }
+        let mut frame = [0.0f32; N_FFT];
+        self.window_into(signal, t, &mut frame);
+        buffer
+            .iter_mut()
+            .zip(&frame)
+            .for_each(|(z, &x)| *z = Complex32::new(x, 0.0));
+        let first_silent = frame.iter().all(|&x| x == 0.0);
+        let second_silent = match second {
+            Some(u) => {
+                self.window_into(signal, u, &mut frame);
+                buffer.iter_mut().zip(&frame).for_each(|(z, &y)| z.im = y);
+                frame.iter().all(|&y| y == 0.0)
+            }
+            None => true,
+        };
+        (first_silent, second_silent)
     }
 
     /// Frame `t`, centred on sample `t · HOP` (zero beyond the signal), windowed.
@@ -125,10 +165,6 @@ fn untangle(z: &[Complex32], power: &mut Vec<f32>) {
     }
 }
 
-fn is_silent(frame: &[f32]) -> bool {
-    frame.iter().all(|&x| x == 0.0)
-}
-
 /// Centre frequency in Hz of each FFT bin.
 pub fn bin_frequencies(sample_rate: f64) -> Vec<f64> {
     (0..N_BINS)
@@ -139,6 +175,29 @@ pub fn bin_frequencies(sample_rate: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Frames inside the signal are windowed in one pass, those that reach
+    /// past an end through zero padding: the two agree, silence included.
+    #[test]
+    fn frames_windowed_in_one_pass_equal_the_padded_ones() {
+        let mut signal: Vec<f32> = (0..20_000).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+        signal[6_000..12_000].fill(0.0);
+        let stft = Stft::default();
+        let mut buffer = vec![Complex32::default(); N_FFT];
+        let mut frame = vec![0.0; N_FFT];
+        for t in 0..frame_count(signal.len()) - 1 {
+            let (first_silent, second_silent) =
+                stft.frames_into(&signal, t, Some(t + 1), &mut buffer);
+            let real: Vec<f32> = buffer.iter().map(|z| z.re).collect();
+            let imaginary: Vec<f32> = buffer.iter().map(|z| z.im).collect();
+            for (u, silent, written) in [(t, first_silent, real), (t + 1, second_silent, imaginary)]
+            {
+                stft.window_into(&signal, u, &mut frame);
+                assert_eq!(written, frame, "frame {u}");
+                assert_eq!(silent, frame.iter().all(|&x| x == 0.0), "frame {u}");
+            }
+        }
+    }
 
     #[test]
     fn a_tone_peaks_in_its_bin_and_keeps_parseval_energy() {
