@@ -36,7 +36,7 @@ librosa_version=$("$venv/bin/python" -c 'import librosa; print(librosa.__version
 # drift. Each turn is the best of 3 passes for librosa and of 10 for
 # cosound-ml, whose passes are twenty times shorter (so that a moment of
 # load cannot hit every one of them).
-turns=${COSOUND_BENCH_TURNS:-5}
+turns=${COSOUND_BENCH_TURNS:-9}
 ratios=()
 echo "${#files[@]} clips from $audio; seconds of audio analysed per second (per turn: best of 3 passes for librosa, 10 for cosound-ml)"
 printf '| %-6s | %-22s | %-22s | %8s |\n' "turn" "librosa $librosa_version" "cosound-ml (Rust)" "speed-up"
