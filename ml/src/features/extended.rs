@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use ndarray::{Array2, ArrayView2};
 
+use super::lanes::wide_sum;
 use super::mel::N_MELS;
 use super::stft::HOP;
 use super::Window;
@@ -48,16 +49,11 @@ fn db(power: f64) -> f64 {
     10.0 * power.max(1e-10).log10()
 }
 
-/// The sum of mel band powers, in f64.
-fn total(bands: impl IntoIterator<Item = f32>) -> f64 {
-    bands.into_iter().map(f64::from).sum()
-}
-
 /// Level in dB of the sum of `group` adjacent mel bands, per frame.
 fn grouped_db(mel_power: &ArrayView2<f32>, groups: usize) -> Array2<f64> {
     let width = N_MELS / groups;
     Array2::from_shape_fn((mel_power.nrows(), groups), |(t, g)| {
-        db(total(
+        db(wide_sum(
             mel_power.row(t).iter().skip(g * width).take(width).copied(),
         ))
     })
@@ -105,7 +101,7 @@ impl<'a> FrameValues<'a> {
             .mel_power
             .rows()
             .into_iter()
-            .map(|r| db(total(r.iter().copied())))
+            .map(|r| db(wide_sum(r.iter().copied())))
             .collect();
         let frames = a.mel_power.nrows();
         let onset = (0..frames)
@@ -206,7 +202,7 @@ fn tonality(a: &Window, t: usize) -> f64 {
     let row = a.power.row(t);
     let range = row.slice(ndarray::s![lo..hi]);
     let max = range.iter().copied().fold(0.0, f32::max);
-    db(f64::from(max)) - db(total(range.iter().copied()) / range.len().max(1) as f64)
+    db(f64::from(max)) - db(wide_sum(range.iter().copied()) / range.len().max(1) as f64)
 }
 
 /// Largest normalised autocorrelation of the loudness envelope at lags of

@@ -1,8 +1,8 @@
-//! Sums of f32 values in [`LANES`] independent accumulators: a float sum
-//! in one accumulator is one long dependency chain and does not vectorise.
-//! Each lane's sum is f32 (as librosa's sums are); the lanes are added up
-//! in f64. The loops keep to the plain shape that the compiler turns into
-//! SIMD.
+//! Sums of f32 values. Over a frame's bins: in [`LANES`] independent f32
+//! accumulators (a float sum in one accumulator is one long dependency
+//! chain and does not vectorise; f32 as librosa's sums), the lanes added up
+//! in f64; the loops keep to the plain shape the compiler turns into SIMD.
+//! Over a window's cells: one by one in f64 ([`wide_sum`]).
 
 pub const LANES: usize = 8;
 
@@ -35,4 +35,10 @@ pub fn lanes_dot(a: &[f32], b: &[f32]) -> f64 {
         }
     }
     lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(tail)
+}
+
+/// Σ of f32 values added one by one in f64: for sums over a few hundred
+/// cells where f32 rounding would show.
+pub fn wide_sum(values: impl IntoIterator<Item = f32>) -> f64 {
+    values.into_iter().map(f64::from).sum()
 }

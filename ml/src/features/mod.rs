@@ -120,8 +120,12 @@ impl Analysis {
         let energy: Vec<f64> = ranges
             .iter()
             .map(|r| {
-                let cells = self.mel_power.slice(ndarray::s![r.clone(), ..]);
-                cells.iter().map(|&p| f64::from(p)).sum::<f64>()
+                lanes::wide_sum(
+                    self.mel_power
+                        .slice(ndarray::s![r.clone(), ..])
+                        .iter()
+                        .copied(),
+                )
             })
             .collect();
         let loudest = energy.iter().copied().fold(0.0, f64::max);
