@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 #[derive(Parser, Clone)]
 #[command(
     name = "cosound-gateway",
-    about = "Cosound's gateway: uploads, player tokens, media, queue refresh"
+    about = "Cosound's gateway: uploads, player tokens, media, queue refresh, the web pages"
 )]
 pub struct Config {
     /// Address to listen on (keep it on loopback behind a reverse proxy).
@@ -49,4 +49,26 @@ pub struct Config {
     /// check-ins and ratings still refresh the player concerned).
     #[arg(long, env = "COSOUND_QUEUE_REFRESH_SECONDS", default_value_t = 30)]
     pub queue_refresh_seconds: u32,
+
+    /// Folder of the web app's pages (served at `/` and `/app/`); the default is the one in
+    /// the source tree the gateway was built from.
+    #[arg(long, env = "COSOUND_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/web"))]
+    pub web_dir: std::path::PathBuf,
+
+    /// PostgREST's URL as browsers reach it; the pages send their API calls there.
+    #[arg(
+        long,
+        env = "COSOUND_PUBLIC_API_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub public_api_url: String,
+
+    /// Supabase Auth's URL (`https://<project>.supabase.co/auth/v1`) as browsers reach it:
+    /// the pages then sign in there instead of through the local sign-in functions.
+    #[arg(long, env = "COSOUND_PUBLIC_AUTH_URL", requires = "public_anon_key")]
+    pub public_auth_url: Option<String>,
+
+    /// The Supabase project's anon key, which Supabase Auth asks of every client.
+    #[arg(long, env = "COSOUND_PUBLIC_ANON_KEY")]
+    pub public_anon_key: Option<String>,
 }

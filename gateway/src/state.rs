@@ -3,6 +3,7 @@
 use crate::auth::Keys;
 use crate::config::Config;
 use crate::rate_limit::FailureLimiter;
+use crate::web::Site;
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::config::{Credentials, Region};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -17,6 +18,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub failures: Arc<FailureLimiter>,
     pub max_upload_bytes: u64,
+    pub site: Arc<Site>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             max_upload_bytes: config.max_upload_bytes,
+            site: Arc::new(Site::new(config)?),
         })
     }
 }

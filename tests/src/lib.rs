@@ -1,4 +1,5 @@
-//! Shared helpers of the end-to-end tests: where the stack under test is, and tokens for it.
+//! Shared helpers of the end-to-end tests: where the stack under test is, tokens for it,
+//! fixtures in its database, and (in the modules) its gateway, players and a real browser.
 //!
 //! `cargo xtask test` starts a stack of its own and passes its addresses and JWT secret in
 //! `COSOUND_TEST_*` variables; these tests never touch the dev stack.
@@ -8,6 +9,7 @@ use postgrest::Postgrest;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod browser;
 pub mod gateway;
 pub mod player;
 
@@ -124,16 +126,21 @@ pub async fn new_user(db: &tokio_postgres::Client, roles: &[&str]) -> (String, S
         .await
         .expect("the user is created")
         .get(0);
+    grant_roles(db, &id, roles).await;
+    let token = token(&listener_claims(&id));
+    (id, token)
+}
+
+/// Gives the user these staff roles, directly in the database.
+pub async fn grant_roles(db: &tokio_postgres::Client, user_id: &str, roles: &[&str]) {
     for role in roles {
         db.execute(
             "insert into cosound.staff (user_id, role) values ($1::text::uuid, $2::text::cosound.staff_role)",
-            &[&id, role],
+            &[&user_id, role],
         )
         .await
         .expect("the staff role is granted");
     }
-    let token = token(&listener_claims(&id));
-    (id, token)
 }
 
 /// A token as the gateway issues it to a player device, valid for five minutes.

@@ -319,6 +319,11 @@ impl Stack {
             format!("127.0.0.1:{}", self.port("COSOUND_GATEWAY_PORT")),
         ));
         env.push(("COSOUND_DATABASE_URL".into(), self.database_url()));
+        // The pages the gateway serves send their API calls to this stack's PostgREST.
+        env.push((
+            "COSOUND_PUBLIC_API_URL".into(),
+            format!("http://127.0.0.1:{}", self.port("COSOUND_API_PORT")),
+        ));
         env.push(("COSOUND_S3_ENDPOINT".into(), self.s3_endpoint()));
         env
     }
@@ -429,6 +434,7 @@ pub fn up() -> Result<()> {
         .unwrap_or_else(|error| format!("no answer: {error}"));
     println!(
         "\nCosound runs (all on 127.0.0.1):\n\
+         \x20 web app          http://127.0.0.1:{gateway}/  (listeners, admins and managers sign in here)\n\
          \x20 API (PostgREST)  http://127.0.0.1:{api}/\n\
          \x20 gateway          http://127.0.0.1:{gateway}/healthz  → {health}\n\
          \x20 S3 (SeaweedFS)   {s3}/{bucket}\n\

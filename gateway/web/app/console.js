@@ -1,0 +1,351 @@
+// The staff console, shown by role: managers run their players (status, who is checked in,
+// what plays, library, check-in codes with printable QR codes, the device key, history and
+// failures); admins also upload and correct sounds, create and hand over players, and grant
+// roles. The page only hides what a role may not do; the API refuses it anyway.
+
+import * as api from './api.js';
+import qrcode from './vendor/qrcode-generator/qrcode.mjs';
+import { h, act, messageLine, section, form, field, choice, vectorBars, parseVector, when, every, sentence } from './ui.js';
+
+const STATUS_POLL_MS = 5000;
+const TYPES = [['soundscape', 'soundscape (a looped layer)'], ['instrumental', 'instrumental']];
+
+const isAdmin = (profile) => profile.roles.includes('admin');
+
+// --- players ---------------------------------------------------------------------------------
+
+export function players(root, context) {
+  const { profile } = context;
+  const line = messageLine();
+  const list = h('ul', { class: 'player-list', id: 'player-list' });
+  const detail = h('div', { id: 'player-detail' });
+  let selected = null;
+  let stopDetail = () => {};
+
+  const loadList = async () => {
+    const rows = await api.read('players', (q) => q.order('name'));
+    const mine = isAdmin(profile) ? rows : rows.filter((p) => p.manager_id === profile.id);
+    if (!mine.some((p) => p.id === selected)) selected = mine[0]?.id ?? null;
+    list.replaceChildren(...mine.map((p) => h('li', {},
+      h('button', {
+        type: 'button', class: 'pick', 'aria-pressed': String(p.id === selected), 'data-player': p.id,
+        onclick: () => { selected = p.id; loadList(); },
+      }, h('span', {}, p.name), h('span', { class: `badge ${p.online ? 'on' : 'off'}` }, p.online ? 'online' : 'offline')))));
+    if (!mine.length) list.append(h('li', {}, 'No players yet: create one below.'));
+    stopDetail();
+    stopDetail = () => {};
+    const player = mine.find((p) => p.id === selected);
+    if (player) stopDetail = playerDetail(detail, player, profile, loadList);
+    else detail.replaceChildren();
+  };
+
+  const createFields = [field('Name of the room', { id: 'new-player-name', name: 'name', required: true, maxlength: 100 })];
+  if (isAdmin(profile)) {
+    createFields.push(field('Its manager\'s e-mail (empty: you)', { id: 'new-player-manager', name: 'manager_email', type: 'email' }));
+  }
+  const createLine = messageLine();
+  const create = form({ id: 'create-player' }, createFields, 'Create player', async (values, element, button) => {
+    const args = { name: values.name };
+    if (values.manager_email) args.manager_email = values.manager_email;
+    const made = await act(button, createLine, () => api.rpc('create_player', args), (p) => `Player ${p.name} is created. Give its device a key below.`);
+    if (made) {
+      element.reset();
+      selected = made.id;
+      await loadList();
+    }
+  });
+
+  loadList().catch((e) => line.show(sentence(e.message), 'error'));
+  root.replaceChildren(
+    h('h1', {}, 'Players'), line,
+    h('div', { class: 'console' },
+      h('div', {}, section('Your players', list), section('New player', createLine, create)),
+      detail));
+  return () => stopDetail();
+}
+
+/** One player's whole console; returns what stops its polling. */
+function playerDetail(root, player, profile, reloadList) {
+  const line = messageLine();
+  const status = h('p', { class: 'status', id: 'player-status' });
+  const present = h('ul', { id: 'checked-in' });
+  const playing = h('ul', { id: 'player-playing', class: 'queue' });
+
+  const refreshStatus = async () => {
+    const [[now], here, queue] = await Promise.all([
+      api.read('players', (q) => q.eq('id', player.id)),
+      api.readRpc('checked_in', (q) => q.eq('player_id', player.id)),
+      api.read('player_queue', (q) => q.eq('player_id', player.id).order('slot')),
+    ]);
+    status.replaceChildren(h('span', { class: `badge ${now?.online ? 'on' : 'off'}` }, now?.online ? 'online' : 'offline'),
+      ` Last seen ${when(now?.last_seen_at)}.`);
+    present.replaceChildren(...(here.length
+      ? here.map((s) => h('li', {}, `${s.display_name}, since ${when(s.started_at)}`))
+      : [h('li', {}, 'Nobody is checked in.')]));
+    playing.replaceChildren(...(queue.length
+      ? queue.map((q) => h('li', {}, `${q.role === 'layer' ? 'Layer' : 'Next instrumental'}: ${q.title} (gain ${q.gain.toFixed(2)})`))
+      : [h('li', {}, 'Nothing queued yet.')]));
+  };
+
+  const renameLine = messageLine();
+  const rename = form({ id: 'rename-player', class: 'inline' },
+    [field('Name', { id: 'rename-name', name: 'name', required: true, value: player.name, maxlength: 100 })],
+    'Rename', async (values, _f, button) => {
+      if (await act(button, renameLine, () => api.rpc('rename_player', { player_id: player.id, name: values.name }), (r) => `Renamed to ${r.name}.`)) {
+        await reloadList();
+      }
+    });
+
+  const handOver = isAdmin(profile) ? handOverForm(player, reloadList) : null;
+
+  root.replaceChildren(
+    h('h2', { id: 'player-title' }, player.name),
+    line, status,
+    h('div', { class: 'panels' },
+      section('Checked in now', present),
+      section('Playing', playing),
+      codesPanel(player),
+      keyPanel(player),
+      section('Name', renameLine, rename),
+      handOver,
+      libraryPanel(player),
+      historyPanel(player)));
+  refreshStatus().catch((e) => line.show(sentence(e.message), 'error'));
+  return every(STATUS_POLL_MS, refreshStatus);
+}
+
+function handOverForm(player, reloadList) {
+  const line = messageLine();
+  return section('Manager', line,
+    form({ id: 'hand-over', class: 'inline' },
+      [field('Hand to the manager with e-mail', { id: 'hand-over-email', name: 'manager_email', type: 'email', required: true })],
+      'Hand over', async (values, _f, button) => {
+        const done = await act(button, line, () => api.rpc('set_player_manager', { player_id: player.id, manager_email: values.manager_email }),
+          () => `${player.name} now belongs to ${values.manager_email}.`);
+        if (done) await reloadList();
+      }));
+}
+
+function libraryPanel(player) {
+  const line = messageLine();
+  const list = h('ul', { id: 'library' });
+  const picker = h('select', { id: 'library-add', name: 'song' });
+  const draw = async () => {
+    const [library, songs] = await Promise.all([
+      api.read('player_library', (q) => q.eq('player_id', player.id).order('title')),
+      api.read('songs', (q) => q.order('title'), 'id,title,type'),
+    ]);
+    const inside = new Set(library.map((s) => s.song_id));
+    list.replaceChildren(...(library.length
+      ? library.map((s) => h('li', {}, `${s.title} (${s.type}) `, h('button', {
+        type: 'button', class: 'quiet',
+        onclick: (event) => change(event.currentTarget, 'remove_from_library', s.song_id, `${s.title} is out of the library.`),
+      }, 'Remove', h('span', { class: 'visually-hidden' }, ` ${s.title}`))))
+      : [h('li', {}, 'No library: this player may play the whole catalogue.')]));
+    picker.replaceChildren(...songs.filter((s) => !inside.has(s.id)).map((s) => h('option', { value: s.id }, `${s.title} (${s.type})`)));
+  };
+  const change = async (control, call, songId, done) => {
+    if (await act(control, line, () => api.rpc(call, { player_id: player.id, song_ids: [songId] }), () => done)) await draw();
+  };
+  const add = form({ class: 'inline' }, [h('p', { class: 'field' }, h('label', { for: 'library-add' }, 'Add a sound'), picker)], 'Add',
+    (values, _f, button) => change(button, 'add_to_library', Number(values.song), 'Added to the library.'));
+  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  return section('Library', h('p', { class: 'hint' }, 'The only sounds this player may play; an empty library allows them all.'), line, list, add);
+}
+
+/** The link a QR code or NFC tag opens: this app, checking the listener in with the code. */
+function checkInLink(code) {
+  return `${location.origin}/?code=${encodeURIComponent(code)}`;
+}
+
+function qrFigure(player, code) {
+  const qr = qrcode(0, 'M');
+  qr.addData(checkInLink(code));
+  qr.make();
+  const figure = h('figure', { class: 'qr-card', 'data-code': code });
+  const art = h('div', { class: 'qr' });
+  // The library's own SVG markup, made from the link above; it holds no user text.
+  art.innerHTML = qr.createSvgTag({ cellSize: 4, margin: 2, scalable: true, alt: `QR code for ${code}` });
+  figure.append(art, h('figcaption', {}, h('strong', {}, player.name), h('br'), `Scan to check in, or enter ${code}`));
+  return figure;
+}
+
+function codesPanel(player) {
+  const line = messageLine();
+  const list = h('div', { id: 'codes', class: 'codes' });
+  const draw = async () => {
+    const codes = await api.read('checkin_codes', (q) => q.eq('player_id', player.id).order('created_at'));
+    list.replaceChildren(...(codes.length ? codes.map((c) => {
+      const card = qrFigure(player, c.code);
+      const print = h('button', { type: 'button', class: 'quiet' }, 'Print', h('span', { class: 'visually-hidden' }, ` ${c.code}`));
+      print.addEventListener('click', () => {
+        card.classList.add('printing');
+        window.print();
+        card.classList.remove('printing');
+      });
+      const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke', h('span', { class: 'visually-hidden' }, ` ${c.code}`));
+      revoke.addEventListener('click', async () => {
+        if (await act(revoke, line, () => api.rpc('revoke_checkin_code', { code: c.code }), () => `Code ${c.code} no longer works.`)) await draw();
+      });
+      return h('div', { class: 'code' }, card,
+        h('p', { class: 'code-text' }, h('code', {}, c.code), ' ', h('a', { href: checkInLink(c.code) }, 'link')),
+        h('p', { class: 'actions' }, print, revoke));
+    }) : [h('p', {}, 'No codes: listeners can only choose the room from the list.')]));
+  };
+  const make = h('button', { type: 'button', id: 'new-code' }, 'New check-in code');
+  make.addEventListener('click', async () => {
+    if (await act(make, line, () => api.rpc('new_checkin_code', { player_id: player.id }), (c) => `New code ${c.code}: print its QR code for the room.`)) await draw();
+  });
+  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  return section('Check-in codes', line, make, list);
+}
+
+function keyPanel(player) {
+  const line = messageLine();
+  const state = h('p', { id: 'key-state' });
+  const shown = h('div', { id: 'key-shown' });
+  const issue = h('button', { type: 'button', id: 'issue-key' }, 'Issue key');
+  const revoke = h('button', { type: 'button', id: 'revoke-key', class: 'danger' }, 'Revoke key');
+  const draw = async () => {
+    const [key] = await api.read('player_keys', (q) => q.eq('player_id', player.id));
+    state.textContent = key ? `The device key was issued ${when(key.issued_at)}.` : 'This player has no device key.';
+    issue.textContent = key ? 'Rotate key' : 'Issue key';
+    revoke.hidden = !key;
+  };
+  issue.addEventListener('click', async () => {
+    const made = await act(issue, line, () => api.gateway('POST', `/players/${player.id}/key`),
+      () => 'Copy the key to the device now: it is shown only this once. Any earlier key stopped working.');
+    if (!made) return;
+    shown.replaceChildren(h('p', { class: 'field' }, h('label', { for: 'new-key' }, 'The new key (shown once)'),
+      h('input', { id: 'new-key', readonly: true, value: made.key, class: 'secret' })));
+    await draw();
+  });
+  revoke.addEventListener('click', async () => {
+    if (await act(revoke, line, () => api.gateway('DELETE', `/players/${player.id}/key`), () => 'The key is revoked: the device stops within five minutes.')) {
+      shown.replaceChildren();
+      await draw();
+    }
+  });
+  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  return section('Device key', state, line, h('p', { class: 'actions' }, issue, revoke), shown);
+}
+
+function historyPanel(player) {
+  const line = messageLine();
+  const plays = h('ul', { id: 'play-history' });
+  const failures = h('ul', { id: 'play-failures' });
+  (async () => {
+    const [history, failed, songs] = await Promise.all([
+      api.read('play_history', (q) => q.eq('player_id', player.id).order('played_at', { ascending: false }).limit(20)),
+      api.read('play_failures', (q) => q.eq('player_id', player.id).order('failed_at', { ascending: false }).limit(20)),
+      api.read('songs', (q) => q, 'id,title'),
+    ]);
+    const title = new Map(songs.map((s) => [s.id, s.title]));
+    plays.replaceChildren(...(history.length
+      ? history.map((p) => h('li', {}, `${title.get(p.song_id) ?? `song ${p.song_id}`}: ${when(p.played_at)}${p.ended_at ? ` to ${when(p.ended_at)}` : ', playing'}`))
+      : [h('li', {}, 'Nothing played yet.')]));
+    failures.replaceChildren(...(failed.length
+      ? failed.map((f) => h('li', {}, `${title.get(f.song_id) ?? `song ${f.song_id}`}, ${when(f.failed_at)}: ${f.detail || 'no detail'}`))
+      : [h('li', {}, 'No failures.')]));
+  })().catch((e) => line.show(sentence(e.message), 'error'));
+  return section('History', line, h('h3', {}, 'Latest plays'), plays, h('h3', {}, 'Media it could not play'), failures);
+}
+
+// --- catalogue (admins) ----------------------------------------------------------------------
+
+export function catalogue(root) {
+  const line = messageLine();
+  const table = h('div', { id: 'catalogue' });
+  const draw = async () => {
+    const songs = await api.read('songs', (q) => q.order('id'));
+    table.replaceChildren(h('table', {},
+      h('caption', {}, `${songs.length} sounds`),
+      h('thead', {}, h('tr', {}, ...['Sound', 'Embedding', 'Loudness', 'Length'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, ...songs.map(songRow))));
+  };
+  const songRow = (song) => {
+    const rowLine = messageLine();
+    const edit = form({ class: 'song-edit', 'data-song': song.id }, [
+      field('Title', { id: `title-${song.id}`, name: 'title', value: song.title, required: true, maxlength: 200 }),
+      choice('Type', { id: `type-${song.id}`, name: 'type' }, TYPES, song.type),
+    ], 'Save', (values, _f, button) => act(button, rowLine, () => api.rpc('update_song', { song_id: song.id, title: values.title, type: values.type }),
+      (s) => `Saved: ${s.title}, ${s.type}.`));
+    const embedding = parseVector(song.embedding);
+    return h('tr', {},
+      h('td', {}, edit, rowLine),
+      h('td', {}, embedding ? vectorBars(embedding, { caption: `embedding of ${song.title}` }) : 'not embedded yet'),
+      h('td', {}, song.loudness_gain_db === null ? '–' : `${song.loudness_gain_db.toFixed(1)} dB`),
+      h('td', {}, song.duration_ms ? `${(song.duration_ms / 1000).toFixed(1)} s` : '–'));
+  };
+
+  const results = h('ul', { id: 'upload-results', class: 'uploads' });
+  const uploadForm = form({ id: 'upload' }, [
+    h('p', { class: 'field' }, h('label', { for: 'upload-files' }, 'Audio files (WAV, FLAC, MP3, Ogg)'),
+      h('input', { id: 'upload-files', name: 'files', type: 'file', multiple: true, accept: 'audio/*', required: true })),
+    choice('They are', { id: 'upload-type', name: 'type' }, TYPES, 'soundscape'),
+  ], 'Upload', async (_values, element, button) => {
+    const files = [...element.querySelector('#upload-files').files];
+    const type = element.querySelector('#upload-type').value;
+    button.disabled = true;
+    // One at a time: the gateway analyses each file as it arrives, on the same cores.
+    for (const file of files) await uploadOne(file, type, results);
+    button.disabled = false;
+    element.reset();
+    await draw().catch((e) => line.show(sentence(e.message), 'error'));
+  });
+
+  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  root.replaceChildren(h('h1', {}, 'Catalogue'), line,
+    section('Upload sounds', h('p', { class: 'hint' }, 'Each file is checked, measured for loudness and embedded; its title is its file name, which you can correct below.'), uploadForm, results),
+    section('Sounds', table));
+}
+
+async function uploadOne(file, type, results) {
+  const title = file.name.replace(/\.[^.]+$/, '').slice(0, 200) || file.name;
+  const bar = h('progress', { max: '1', value: '0', 'aria-label': `upload of ${file.name}` });
+  const outcome = h('span', { class: 'outcome', role: 'status' }, 'uploading…');
+  const item = h('li', { 'data-file': file.name }, h('span', { class: 'file' }, file.name), bar, outcome);
+  results.append(item);
+  try {
+    const song = await api.upload(file, { title, type }, (fraction) => { bar.value = fraction; });
+    bar.value = 1;
+    item.classList.add('ok');
+    outcome.textContent = `added as song ${song.id}, ${(song.duration_ms / 1000).toFixed(1)} s, loudness gain ${song.loudness_gain_db.toFixed(1)} dB`;
+  } catch (error) {
+    item.classList.add('failed');
+    outcome.setAttribute('role', 'alert');
+    outcome.textContent = `refused: ${sentence(error.message)}`;
+  }
+}
+
+// --- people (admins) -------------------------------------------------------------------------
+
+export function people(root, context) {
+  const line = messageLine();
+  const list = h('div', { id: 'staff' });
+  const draw = async () => {
+    const staff = await api.readRpc('staff_members');
+    list.replaceChildren(h('table', {},
+      h('caption', { class: 'visually-hidden' }, 'Staff roles'),
+      h('thead', {}, h('tr', {}, ...['E-mail', 'Name', 'Role', 'Since', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, ...staff.map((s) => {
+        const revoke = h('button', { type: 'button', class: 'danger', disabled: s.user_id === context.profile.id && s.role === 'admin' },
+          'Revoke', h('span', { class: 'visually-hidden' }, ` ${s.role} of ${s.email}`));
+        revoke.addEventListener('click', async () => {
+          if (await act(revoke, line, () => api.rpc('revoke_role', { email: s.email, role: s.role }), () => `${s.email} is no longer ${s.role}.`)) await draw();
+        });
+        return h('tr', {}, h('td', {}, s.email), h('td', {}, s.display_name ?? '–'), h('td', {}, s.role), h('td', {}, when(s.granted_at)), h('td', {}, revoke));
+      }))));
+  };
+  const grant = form({ id: 'grant-role', class: 'inline' }, [
+    field('E-mail address', { id: 'grant-email', name: 'email', type: 'email', required: true }),
+    choice('Role', { id: 'grant-role-name', name: 'role' }, [['manager', 'manager'], ['admin', 'admin']], 'manager'),
+  ], 'Grant', async (values, element, button) => {
+    if (await act(button, line, () => api.rpc('grant_role', values), () => `${values.email} is now ${values.role}.`)) {
+      element.reset();
+      await draw();
+    }
+  });
+  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  root.replaceChildren(h('h1', {}, 'People'), line, section('Grant a role', grant), section('Staff', list));
+}

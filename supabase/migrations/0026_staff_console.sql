@@ -1,0 +1,1 @@
+../../sql/0026_staff_console.sql

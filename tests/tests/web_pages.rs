@@ -1,0 +1,448 @@
+//! The web app in a real Chromium against the real stack: a listener signs up from a check-in
+//! link, rates, and sees the room's mix change when another listener rates; an admin uploads
+//! (one file that is not audio) and creates a player; a manager makes a check-in code and
+//! rotates the device key; a listener finds no console, and the API refuses its calls.
+//! Each main screen is saved as a screenshot (`target/screenshots/`).
+
+use cosound_e2e::browser::{self, Browser, Screen};
+use cosound_e2e::gateway::{unique_seed, wav};
+use cosound_e2e::player::play_from;
+use cosound_e2e::{
+    column, gateway_url, get, grant_roles, new_player, new_song, new_user, rpc, superuser,
+};
+use fantoccini::{Client, Locator};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "quiet-rain-42";
+
+/// An account that signs in with [`PASSWORD`], with these staff roles; its e-mail and id.
+async fn account(db: &tokio_postgres::Client, roles: &[&str]) -> (String, String) {
+    let email = format!("web-{}@example.test", unique_seed());
+    let id: String = db
+        .query_one(
+            "insert into auth.users (email, encrypted_password)
+             values ($1, extensions.hash_password($2)) returning id::text",
+            &[&email, &PASSWORD],
+        )
+        .await
+        .expect("the account is created")
+        .get(0);
+    grant_roles(db, &id, roles).await;
+    (email, id)
+}
+
+async fn sign_in(page: &Client, email: &str) {
+    page.goto(&gateway_url()).await.unwrap();
+    browser::fill(page, "#in-email", email).await;
+    browser::fill(page, "#in-password", PASSWORD).await;
+    browser::click(page, "#sign-in button[type=submit]").await;
+    browser::wait_for(page, "#nav a[href='#now']").await;
+}
+
+async fn scroll_to(page: &Client, css: &str) {
+    page.execute(
+        "document.querySelector(arguments[0]).scrollIntoView()",
+        vec![json!(css)],
+    )
+    .await
+    .unwrap();
+}
+
+/// The queue version the page shows, once it shows one.
+async fn shown_version(page: &Client) -> String {
+    let queue = browser::wait_for(page, "#playing ul.queue").await;
+    queue
+        .attr("data-version")
+        .await
+        .unwrap()
+        .expect("the queue carries its version")
+}
+
+async fn database_version(db: &tokio_postgres::Client, player: i64) -> String {
+    column::<String>(
+        db,
+        "select version::text from cosound.queue_state where player_id = $1",
+        &[&player],
+    )
+    .await
+    .pop()
+    .unwrap_or_default()
+}
+
+/// Waits until the page shows the version the database has, then returns it.
+async fn settled_version(page: &Client, db: &tokio_postgres::Client, player: i64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (shown, stored) = (
+            shown_version(page).await,
+            database_version(db, player).await,
+        );
+        if shown == stored {
+            return shown;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page shows queue version {shown}, the database has {stored}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rating() {
+    let db = superuser().await;
+    let player = new_player(&db, None).await;
+    let code = format!("WEB-{:08X}", unique_seed() as u32);
+    db.execute(
+        "insert into cosound.checkin_codes (code, player_id) values ($1, $2)",
+        &[&code, &player],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "update cosound.players set name = 'Reading room ' || id where id = $1",
+        &[&player],
+    )
+    .await
+    .unwrap();
+    let mut songs = Vec::new();
+    // Sounds near each other, so the mix holds several layers whose gains follow any move of
+    // the room's taste.
+    for (title, embedding) in [
+        ("Soft rain", "[0.6,0.4,0.2,0.2,0.2]"),
+        ("Sea breeze", "[0.4,0.6,0.2,0.2,0.2]"),
+        ("Rain over the bay", "[0.5,0.5,0.3,0.2,0.2]"),
+        ("Far thunder", "[0.2,0.3,0.6,0.4,0.2]"),
+    ] {
+        let song = new_song(&db, "soundscape", embedding).await;
+        db.execute(
+            "update cosound.songs set title = $1 where id = $2",
+            &[&title, &song],
+        )
+        .await
+        .unwrap();
+        songs.push(song);
+    }
+    play_from(&db, player, &songs).await;
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Phone).await;
+    page.goto(&format!("{}/?code={code}", gateway_url()))
+        .await
+        .unwrap();
+    browser::wait_for_text(&page, "#pending-code", &code).await;
+    browser::screenshot(&page, "listener-sign-up").await;
+    let email = format!("web-{}@example.test", unique_seed());
+    browser::fill(&page, "#up-email", &email).await;
+    browser::fill(&page, "#up-password", PASSWORD).await;
+    browser::click(&page, "#sign-up button[type=submit]").await;
+    browser::wait_for_text(&page, "main .message", "You are checked in at Reading room").await;
+    let url = page.current_url().await.unwrap();
+    assert!(
+        !url.as_str().contains("code="),
+        "the code leaves the address once used: {url}"
+    );
+    let listener: Vec<String> = column(
+        &db,
+        "select id::text from auth.users where email = $1",
+        &[&email],
+    )
+    .await;
+    let sessions: Vec<i64> = column(
+        &db,
+        "select player_id from cosound.sessions where listener_id = $1::text::uuid and ended_at is null",
+        &[&listener[0]],
+    )
+    .await;
+    assert_eq!(
+        sessions,
+        [player],
+        "the link checked the new listener in at its room"
+    );
+
+    let before = settled_version(&page, &db, player).await;
+    let rated = browser::wait_for(&page, "#rated-title")
+        .await
+        .text()
+        .await
+        .unwrap();
+    browser::click(&page, "#rate button[data-rating='5']").await;
+    browser::wait_for_text(&page, "main .message", &format!("You rated {rated} 5 of 5")).await;
+    browser::wait_for(&page, "#taste-move .bars").await;
+    scroll_to(&page, "#h-rate-it").await;
+    browser::screenshot(&page, "listener-rated").await;
+    let votes: Vec<i32> = column(
+        &db,
+        "select v.rating::int from cosound.votes v join cosound.songs s on s.id = v.song_id
+          where v.listener_id = $1::text::uuid and s.title = $2",
+        &[&listener[0], &rated],
+    )
+    .await;
+    assert_eq!(
+        votes,
+        [5],
+        "one tap stored one rating of the song the page named"
+    );
+    let taste: Vec<Option<String>> = column(
+        &db,
+        "select preference::text from cosound.profiles where id = $1::text::uuid",
+        &[&listener[0]],
+    )
+    .await;
+    assert!(taste[0].is_some(), "the rating gave the listener a taste");
+
+    // Another listener checks in, and once the page has caught up with that, rates.
+    let (_, other) = new_user(&db, &[]).await;
+    let (status, answer) = rpc(
+        Some(&other),
+        "check_in",
+        &json!({ "code": code }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let rating = settled_version(&page, &db, player).await;
+    assert_ne!(rating, "", "the room has a queue");
+    let (status, answer) = rpc(Some(&other), "rate", &json!({ "rating": 1 }).to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while shown_version(&page).await == rating {
+        assert!(
+            Instant::now() < deadline,
+            "the page still shows queue version {rating} after the other listener's rating"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let after = settled_version(&page, &db, player).await;
+    assert_ne!(
+        before, after,
+        "the room's mix changed while the page was open"
+    );
+    browser::screenshot(&page, "listener-now").await;
+
+    browser::click(&page, "#check-out").await;
+    browser::wait_for_text(&page, "main .message", "You have checked out").await;
+    let active: Vec<i64> = column(
+        &db,
+        "select player_id from cosound.sessions where listener_id = $1::text::uuid and ended_at is null",
+        &[&listener[0]],
+    )
+    .await;
+    assert!(active.is_empty(), "checking out ended the session");
+}
+
+#[tokio::test]
+async fn an_admin_uploads_two_files_and_sees_the_refusal_then_creates_a_player() {
+    let db = superuser().await;
+    let (admin, _) = account(&db, &["admin"]).await;
+    let (manager, manager_id) = account(&db, &["manager"]).await;
+    let seed = unique_seed();
+    let folder = tempfile::tempdir().unwrap();
+    let sound = folder.path().join(format!("rain-{seed}.wav"));
+    let notes = folder.path().join(format!("notes-{seed}.txt"));
+    std::fs::write(&sound, wav(3.0, 22_050, seed)).unwrap();
+    std::fs::write(&notes, b"these are my notes, not a sound".repeat(20)).unwrap();
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Desktop).await;
+    sign_in(&page, &admin).await;
+    browser::click(&page, "#nav a[href='#catalogue']").await;
+    let files = browser::wait_for(&page, "#upload-files").await;
+    files
+        .send_keys(&format!("{}\n{}", sound.display(), notes.display()))
+        .await
+        .unwrap();
+    browser::click(&page, "#upload button[type=submit]").await;
+    browser::wait_for_text(&page, "#upload-results li.ok", "added as song").await;
+    browser::wait_for_text(
+        &page,
+        "#upload-results li.failed",
+        "Not a decodable audio file",
+    )
+    .await;
+    browser::wait_for(&page, &format!("#catalogue input[value='rain-{seed}']")).await;
+    browser::screenshot(&page, "admin-catalogue").await;
+    let uploaded: Vec<String> = column(
+        &db,
+        "select title from cosound.songs where title in ($1, $2)",
+        &[&format!("rain-{seed}"), &format!("notes-{seed}")],
+    )
+    .await;
+    assert_eq!(
+        uploaded,
+        [format!("rain-{seed}")],
+        "the sound is in the catalogue, the notes are not"
+    );
+
+    browser::click(&page, "#nav a[href='#players']").await;
+    let name = format!("Lobby {seed}");
+    browser::fill(&page, "#new-player-name", &name).await;
+    browser::fill(&page, "#new-player-manager", &manager).await;
+    browser::click(&page, "#create-player button[type=submit]").await;
+    browser::wait_for_text(&page, "#player-title", &name).await;
+    let owners: Vec<String> = column(
+        &db,
+        "select owner_id::text from cosound.players where name = $1",
+        &[&name],
+    )
+    .await;
+    assert_eq!(
+        owners,
+        [manager_id],
+        "the player is created for the manager named"
+    );
+}
+
+#[tokio::test]
+async fn a_manager_makes_a_check_in_code_and_rotates_the_device_key() {
+    let db = superuser().await;
+    let (manager, manager_id) = account(&db, &["manager"]).await;
+    let player = new_player(&db, Some(&manager_id)).await;
+    db.execute(
+        "update cosound.players set name = 'Café terrace ' || id where id = $1",
+        &[&player],
+    )
+    .await
+    .unwrap();
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Desktop).await;
+    sign_in(&page, &manager).await;
+    browser::click(&page, "#nav a[href='#players']").await;
+    browser::wait_for_text(&page, "#player-list", "Café terrace").await;
+    browser::click(&page, &format!("button.pick[data-player='{player}']")).await;
+    browser::click(&page, "#new-code").await;
+    let card = browser::wait_for(&page, "#codes .qr-card svg").await;
+    assert!(
+        card.is_displayed().await.unwrap(),
+        "the QR code is drawn in the page"
+    );
+    let code = browser::wait_for(&page, "#codes .qr-card")
+        .await
+        .attr("data-code")
+        .await
+        .unwrap()
+        .unwrap();
+    let codes: Vec<i64> = column(
+        &db,
+        "select player_id from cosound.checkin_codes where code = $1",
+        &[&code],
+    )
+    .await;
+    assert_eq!(codes, [player], "the code shown is the player's");
+
+    browser::click(&page, "#issue-key").await;
+    let first = browser::wait_for(&page, "#new-key")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    browser::wait_for_text(&page, "#issue-key", "Rotate key").await;
+    browser::click(&page, "#issue-key").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let second = loop {
+        let shown = browser::wait_for(&page, "#new-key")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        if shown != first {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "the rotated key is not shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    scroll_to(&page, "#player-title").await;
+    browser::screenshot(&page, "manager-player").await;
+    let exchange = |key: String| async move {
+        reqwest::Client::new()
+            .post(format!("{}/player/token", gateway_url()))
+            .json(&json!({ "key": key }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(exchange(first).await, 401, "the rotated-out key is refused");
+    assert_eq!(
+        exchange(second).await,
+        200,
+        "the key shown once opens the player"
+    );
+}
+
+#[tokio::test]
+async fn a_listener_finds_no_console_and_the_api_refuses_its_calls() {
+    let db = superuser().await;
+    let (listener, _) = account(&db, &[]).await;
+    let player = new_player(&db, None).await;
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Phone).await;
+    sign_in(&page, &listener).await;
+    assert!(
+        page.find(Locator::Css("#nav a[href='#players']"))
+            .await
+            .is_err(),
+        "a listener's menu has no console"
+    );
+    page.goto(&format!("{}/#players", gateway_url()))
+        .await
+        .unwrap();
+    page.refresh().await.unwrap();
+    browser::wait_for_text(&page, "main", "Not for this account").await;
+    browser::screenshot(&page, "listener-no-console").await;
+
+    let stored = page
+        .execute("return Object.keys(localStorage)", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        json!(["cosound.session"]),
+        "the browser keeps the session token, nothing else"
+    );
+    let token: String = page
+        .execute("return localStorage.getItem('cosound.session')", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .expect("the page keeps its session token")
+        .to_string();
+    let (status, answer) = get(Some(&token), "rpc/checked_in").await;
+    assert_eq!(
+        (status, answer["message"].as_str()),
+        (
+            403,
+            Some("only an admin or a manager may see who is checked in")
+        )
+    );
+    let (status, answer) = rpc(
+        Some(&token),
+        "new_checkin_code",
+        &json!({ "player_id": player }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+    let key = reqwest::Client::new()
+        .post(format!("{}/players/{player}/key", gateway_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        key.status().as_u16(),
+        403,
+        "the gateway refuses a listener a device key"
+    );
+    let keys: Vec<i64> = column(
+        &db,
+        "select player_id from cosound.player_keys where player_id = $1",
+        &[&player],
+    )
+    .await;
+    assert!(keys.is_empty(), "nothing was written");
+}
