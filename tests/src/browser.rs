@@ -5,6 +5,7 @@
 //! leak from one session into the next.
 
 use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -203,11 +204,17 @@ pub async fn fill(client: &Client, css: &str, value: &str) {
         .unwrap_or_else(|error| panic!("cannot type into `{css}`: {error}"));
 }
 
-/// Clicks the element matching `css`, once there is one.
+/// Clicks the element matching `css`, once there is one. A page that re-renders may replace
+/// the element between finding and clicking it; then the new one is clicked.
 pub async fn click(client: &Client, css: &str) {
-    wait_for(client, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|error| panic!("cannot click `{css}`: {error}"));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match wait_for(client, css).await.click().await {
+            Ok(_) => return,
+            Err(CmdError::Standard(error))
+                if error.error == ErrorStatus::StaleElementReference
+                    && Instant::now() < deadline => {}
+            Err(error) => panic!("cannot click `{css}`: {error}"),
+        }
+    }
 }

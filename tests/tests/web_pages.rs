@@ -10,6 +10,7 @@ use cosound_e2e::player::play_from;
 use cosound_e2e::{
     column, gateway_url, get, grant_roles, new_player, new_song, new_user, rpc, superuser,
 };
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -32,12 +33,34 @@ async fn account(db: &tokio_postgres::Client, roles: &[&str]) -> (String, String
     (email, id)
 }
 
+async fn staff_roles(db: &tokio_postgres::Client, user_id: &str) -> Vec<String> {
+    column(
+        db,
+        "select role::text from cosound.staff where user_id = $1::text::uuid",
+        &[&user_id],
+    )
+    .await
+}
+
 async fn sign_in(page: &Client, email: &str) {
     page.goto(&gateway_url()).await.unwrap();
     browser::fill(page, "#in-email", email).await;
     browser::fill(page, "#in-password", PASSWORD).await;
     browser::click(page, "#sign-in button[type=submit]").await;
     browser::wait_for(page, "#nav a[href='#now']").await;
+}
+
+/// What `script` returns, when it is a string; read in one call, so an element the page
+/// redraws meanwhile cannot go stale between finding and reading it.
+async fn script_text(page: &Client, script: &str) -> Option<String> {
+    let value = page.execute(script, vec![]).await.unwrap();
+    value.as_str().map(str::to_string)
+}
+
+async fn session_token(page: &Client) -> String {
+    script_text(page, "return localStorage.getItem('cosound.session')")
+        .await
+        .expect("the page keeps its session token")
 }
 
 async fn scroll_to(page: &Client, css: &str) {
@@ -51,12 +74,21 @@ async fn scroll_to(page: &Client, css: &str) {
 
 /// The queue version the page shows, once it shows one.
 async fn shown_version(page: &Client) -> String {
-    let queue = browser::wait_for(page, "#playing ul.queue").await;
-    queue
-        .attr("data-version")
-        .await
-        .unwrap()
-        .expect("the queue carries its version")
+    // Read in one script: the page redraws the list whenever the version moves, so an element
+    // found first could be gone by the time its attribute is asked for.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let version = script_text(
+            page,
+            "return document.querySelector('#playing ul.queue')?.dataset.version ?? null",
+        )
+        .await;
+        if let Some(version) = version {
+            return version;
+        }
+        assert!(Instant::now() < deadline, "the page shows no queue");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn database_version(db: &tokio_postgres::Client, player: i64) -> String {
@@ -162,11 +194,12 @@ async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rat
     );
 
     let before = settled_version(&page, &db, player).await;
-    let rated = browser::wait_for(&page, "#rated-title")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let rated = script_text(
+        &page,
+        "return document.querySelector('#rated-title').textContent",
+    )
+    .await
+    .expect("the page names the sound it rates");
     browser::click(&page, "#rate button[data-rating='5']").await;
     browser::wait_for_text(&page, "main .message", &format!("You rated {rated} 5 of 5")).await;
     browser::wait_for(&page, "#taste-move .bars").await;
@@ -229,6 +262,54 @@ async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rat
     )
     .await;
     assert!(active.is_empty(), "checking out ended the session");
+
+    // The survey's sliders, by keyboard: no rain at all, all the thunder there is.
+    browser::click(&page, "#nav a[href='#taste']").await;
+    browser::wait_for(&page, "#taste-rain")
+        .await
+        .send_keys(&Key::Home.to_string())
+        .await
+        .unwrap();
+    browser::wait_for(&page, "#taste-thunderstorm")
+        .await
+        .send_keys(&Key::End.to_string())
+        .await
+        .unwrap();
+    browser::wait_for_text(&page, "#taste-thunderstorm-value", "1.00").await;
+    browser::click(&page, "#survey button[type=submit]").await;
+    browser::wait_for_text(&page, "main .message", "Your taste is saved").await;
+    browser::screenshot(&page, "listener-taste").await;
+    let taste: Vec<Vec<f32>> = column(
+        &db,
+        "select preference::real[] from cosound.profiles where id = $1::text::uuid",
+        &[&listener[0]],
+    )
+    .await;
+    assert!(
+        taste[0][0] == 0.0 && taste[0][2] > taste[0][1],
+        "the survey set the sliders' taste: {:?}",
+        taste[0]
+    );
+
+    browser::click(&page, "#nav a[href='#stats']").await;
+    browser::wait_for_text(&page, "#my-stats dd[data-stat='ratings']", "1").await;
+    let token = session_token(&page).await;
+    let (status, board) = rpc(Some(&token), "leaderboard", "{}").await;
+    assert_eq!(status, 200, "{board}");
+    let leader = board[0]["display_name"]
+        .as_str()
+        .expect("the month has ratings");
+    browser::wait_for_text(&page, "#leaderboard tbody tr:first-child", leader).await;
+    let rows = page
+        .find_all(Locator::Css("#leaderboard tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        board.as_array().unwrap().len(),
+        "the page shows the month's top listeners"
+    );
+    browser::screenshot(&page, "listener-stats").await;
 }
 
 #[tokio::test]
@@ -291,6 +372,25 @@ async fn an_admin_uploads_two_files_and_sees_the_refusal_then_creates_a_player()
         [manager_id],
         "the player is created for the manager named"
     );
+
+    // Roles, granted and revoked by e-mail address.
+    let (someone, someone_id) = account(&db, &[]).await;
+    browser::click(&page, "#nav a[href='#people']").await;
+    browser::fill(&page, "#grant-email", &someone).await;
+    browser::click(&page, "#grant-role button[type=submit]").await;
+    browser::wait_for_text(&page, "#staff", &someone).await;
+    browser::screenshot(&page, "admin-people").await;
+    assert_eq!(
+        staff_roles(&db, &someone_id).await,
+        ["manager"],
+        "the role was granted"
+    );
+    browser::click(&page, &format!("#staff tr[data-email='{someone}'] button")).await;
+    browser::wait_for_text(&page, "main .message", "is no longer manager").await;
+    assert!(
+        staff_roles(&db, &someone_id).await.is_empty(),
+        "the role was revoked"
+    );
 }
 
 #[tokio::test]
@@ -331,23 +431,15 @@ async fn a_manager_makes_a_check_in_code_and_rotates_the_device_key() {
     .await;
     assert_eq!(codes, [player], "the code shown is the player's");
 
+    const NEW_KEY: &str = "return document.querySelector('#new-key')?.value ?? null";
     browser::click(&page, "#issue-key").await;
-    let first = browser::wait_for(&page, "#new-key")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap();
+    browser::wait_for(&page, "#new-key").await;
+    let first = script_text(&page, NEW_KEY).await.expect("the key is shown");
     browser::wait_for_text(&page, "#issue-key", "Rotate key").await;
     browser::click(&page, "#issue-key").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let second = loop {
-        let shown = browser::wait_for(&page, "#new-key")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .unwrap();
+        let shown = script_text(&page, NEW_KEY).await.expect("the key is shown");
         if shown != first {
             break shown;
         }
@@ -405,13 +497,7 @@ async fn a_listener_finds_no_console_and_the_api_refuses_its_calls() {
         json!(["cosound.session"]),
         "the browser keeps the session token, nothing else"
     );
-    let token: String = page
-        .execute("return localStorage.getItem('cosound.session')", vec![])
-        .await
-        .unwrap()
-        .as_str()
-        .expect("the page keeps its session token")
-        .to_string();
+    let token = session_token(&page).await;
     let (status, answer) = get(Some(&token), "rpc/checked_in").await;
     assert_eq!(
         (status, answer["message"].as_str()),

@@ -334,7 +334,7 @@ export function people(root, context) {
         revoke.addEventListener('click', async () => {
           if (await act(revoke, line, () => api.rpc('revoke_role', { email: s.email, role: s.role }), () => `${s.email} is no longer ${s.role}.`)) await draw();
         });
-        return h('tr', {}, h('td', {}, s.email), h('td', {}, s.display_name ?? '–'), h('td', {}, s.role), h('td', {}, when(s.granted_at)), h('td', {}, revoke));
+        return h('tr', { 'data-email': s.email }, h('td', {}, s.email), h('td', {}, s.display_name ?? '–'), h('td', {}, s.role), h('td', {}, when(s.granted_at)), h('td', {}, revoke));
       }))));
   };
   const grant = form({ id: 'grant-role', class: 'inline' }, [
