@@ -1,5 +1,6 @@
 //! Shared helpers of the end-to-end tests: where the stack under test is, tokens for it,
-//! fixtures in its database, and (in the modules) its gateway, players and a real browser.
+//! fixtures in its database, and (in the modules) its gateway, players, a real browser and
+//! the web app.
 //!
 //! `cargo xtask test` starts a stack of its own and passes its addresses and JWT secret in
 //! `COSOUND_TEST_*` variables; these tests never touch the dev stack.
@@ -12,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub mod browser;
 pub mod gateway;
 pub mod player;
+pub mod web;
 
 fn setting(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {

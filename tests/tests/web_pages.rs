@@ -7,31 +7,12 @@
 use cosound_e2e::browser::{self, Browser, Screen};
 use cosound_e2e::gateway::{unique_seed, wav};
 use cosound_e2e::player::play_from;
-use cosound_e2e::{
-    column, gateway_url, get, grant_roles, new_player, new_song, new_user, rpc, superuser,
-};
+use cosound_e2e::web::{account, script_text, scroll_to, session_token, sign_in, PASSWORD};
+use cosound_e2e::{column, gateway_url, get, new_player, new_song, new_user, rpc, superuser};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "quiet-rain-42";
-
-/// An account that signs in with [`PASSWORD`], with these staff roles; its e-mail and id.
-async fn account(db: &tokio_postgres::Client, roles: &[&str]) -> (String, String) {
-    let email = format!("web-{}@example.test", unique_seed());
-    let id: String = db
-        .query_one(
-            "insert into auth.users (email, encrypted_password)
-             values ($1, extensions.hash_password($2)) returning id::text",
-            &[&email, &PASSWORD],
-        )
-        .await
-        .expect("the account is created")
-        .get(0);
-    grant_roles(db, &id, roles).await;
-    (email, id)
-}
 
 async fn staff_roles(db: &tokio_postgres::Client, user_id: &str) -> Vec<String> {
     column(
@@ -40,36 +21,6 @@ async fn staff_roles(db: &tokio_postgres::Client, user_id: &str) -> Vec<String> 
         &[&user_id],
     )
     .await
-}
-
-async fn sign_in(page: &Client, email: &str) {
-    page.goto(&gateway_url()).await.unwrap();
-    browser::fill(page, "#in-email", email).await;
-    browser::fill(page, "#in-password", PASSWORD).await;
-    browser::click(page, "#sign-in button[type=submit]").await;
-    browser::wait_for(page, "#nav a[href='#now']").await;
-}
-
-/// What `script` returns, when it is a string; read in one call, so an element the page
-/// redraws meanwhile cannot go stale between finding and reading it.
-async fn script_text(page: &Client, script: &str) -> Option<String> {
-    let value = page.execute(script, vec![]).await.unwrap();
-    value.as_str().map(str::to_string)
-}
-
-async fn session_token(page: &Client) -> String {
-    script_text(page, "return localStorage.getItem('cosound.session')")
-        .await
-        .expect("the page keeps its session token")
-}
-
-async fn scroll_to(page: &Client, css: &str) {
-    page.execute(
-        "document.querySelector(arguments[0]).scrollIntoView()",
-        vec![json!(css)],
-    )
-    .await
-    .unwrap();
 }
 
 /// The queue version the page shows, once it shows one.
