@@ -30,7 +30,7 @@ impl Site {
             connect.push(origin(auth)?);
         }
         let policy = format!(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
              connect-src {}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             connect.join(" ")
         );

@@ -64,7 +64,7 @@ function signInPage(reason = '') {
   const credentials = (prefix) => [
     field('E-mail address', { id: `${prefix}-email`, name: 'email', type: 'email', autocomplete: 'email', required: true }),
     field('Password', {
-      id: `${prefix}-password`, name: 'password', type: 'password', required: true, minlength: 8,
+      id: `${prefix}-password`, name: 'password', type: 'password', required: true,
       autocomplete: prefix === 'up' ? 'new-password' : 'current-password',
     }),
   ];
