@@ -94,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0025_rate_in_one_statement.sql",
         include_str!("../../sql/0025_rate_in_one_statement.sql"),
     ),
+    (
+        "sql/0026_staff_console.sql",
+        include_str!("../../sql/0026_staff_console.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.
