@@ -55,12 +55,17 @@ pub struct Config {
     #[arg(long, env = "COSOUND_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/web"))]
     pub web_dir: std::path::PathBuf,
 
-    /// PostgREST's URL as browsers reach it; the pages send their API calls there.
+    /// PostgREST, which the gateway serves at `/rest/v1` as a Supabase project does.
     #[arg(
         long,
-        env = "COSOUND_PUBLIC_API_URL",
+        env = "COSOUND_POSTGREST_URL",
         default_value = "http://127.0.0.1:3000"
     )]
+    pub postgrest_url: String,
+
+    /// The API's URL as browsers reach it, where the pages send their calls: by default the
+    /// gateway's own `/rest/v1`.
+    #[arg(long, env = "COSOUND_PUBLIC_API_URL", default_value = "/rest/v1")]
     pub public_api_url: String,
 
     /// Supabase Auth's URL (`https://<project>.supabase.co/auth/v1`) as browsers reach it:

@@ -11,6 +11,7 @@
 //! - `upload`: `POST /songs`, an admin's audio file into the bucket and the catalogue.
 //! - `media`: `GET /media/{song_id}`, a song's audio for its player or an admin.
 //! - `scheduler`: refreshing every queue on a clock, and one player's queue on its activity.
+//! - `rest`: PostgREST proxied at `/rest/v1`, as on a Supabase project.
 //! - `web`: the web app's pages (listener app and staff console) and their settings.
 //! - `health`: `GET /healthz`, which proves the database and the S3 bucket answer.
 //! - `server`: the router and the server loop with graceful shutdown.
@@ -23,6 +24,7 @@ pub mod health;
 pub mod media;
 pub mod player_keys;
 pub mod rate_limit;
+pub mod rest;
 pub mod scheduler;
 pub mod server;
 pub mod state;

@@ -19,6 +19,8 @@ pub struct AppState {
     pub failures: Arc<FailureLimiter>,
     pub max_upload_bytes: u64,
     pub site: Arc<Site>,
+    /// PostgREST, proxied at `/rest/v1`.
+    pub postgrest_url: String,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             )),
             max_upload_bytes: config.max_upload_bytes,
             site: Arc::new(Site::new(config)?),
+            postgrest_url: config.postgrest_url.clone(),
         })
     }
 }

@@ -1,8 +1,8 @@
 //! The web app: the listener's pages and the staff console, plain HTML, CSS and JavaScript
 //! modules read from a folder (a site can restyle them without a rebuild; nothing to build),
-//! and `/config.json`, which tells them where the API is. Each of these answers carries a
-//! content security policy: the pages run only their own scripts and send only to their own
-//! API (PostgREST, the gateway, and Supabase Auth when configured).
+//! and `/config.json`, which tells them where the API is (by default the gateway's own
+//! `/rest/v1`). Each of these answers carries a content security policy: the pages run only
+//! their own scripts and send only to their own API (and to Supabase Auth when configured).
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -25,9 +25,11 @@ pub struct Site {
 
 impl Site {
     pub fn new(config: &Config) -> Result<Self> {
-        let mut connect = vec!["'self'".to_string(), origin(&config.public_api_url)?];
-        if let Some(auth) = &config.public_auth_url {
-            connect.push(origin(auth)?);
+        let mut connect = vec!["'self'".to_string()];
+        for url in std::iter::once(&config.public_api_url).chain(&config.public_auth_url) {
+            if let Some(origin) = origin(url)? {
+                connect.push(origin);
+            }
         }
         let policy = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -47,10 +49,13 @@ impl Site {
     }
 }
 
-/// `scheme://host:port` of a URL the pages may send to.
-fn origin(url: &str) -> Result<String> {
-    let parsed = Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
-    Ok(parsed.origin().ascii_serialization())
+/// `scheme://host:port` of a URL the pages may send to; none for a path on this origin.
+fn origin(url: &str) -> Result<Option<String>> {
+    if url.starts_with('/') {
+        return Ok(None);
+    }
+    let parsed = Url::parse(url).with_context(|| format!("{url} is neither a URL nor a path"))?;
+    Ok(Some(parsed.origin().ascii_serialization()))
 }
 
 /// `/` (the app; `/?code=…` is a check-in link), `/app/*` (its files) and `/config.json`.

@@ -319,9 +319,9 @@ impl Stack {
             format!("127.0.0.1:{}", self.port("COSOUND_GATEWAY_PORT")),
         ));
         env.push(("COSOUND_DATABASE_URL".into(), self.database_url()));
-        // The pages the gateway serves send their API calls to this stack's PostgREST.
+        // Served at the gateway's /rest/v1, for the pages and Supabase's clients.
         env.push((
-            "COSOUND_PUBLIC_API_URL".into(),
+            "COSOUND_POSTGREST_URL".into(),
             format!("http://127.0.0.1:{}", self.port("COSOUND_API_PORT")),
         ));
         env.push(("COSOUND_S3_ENDPOINT".into(), self.s3_endpoint()));

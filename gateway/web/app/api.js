@@ -67,6 +67,8 @@ export async function loadSettings() {
   const response = await watchedFetch('/config.json');
   if (!response.ok) throw new ApiError(`the gateway's settings did not load (HTTP ${response.status})`, response.status);
   settings = await response.json();
+  // A path (the default, `/rest/v1`) is on this page's own origin.
+  settings.api_url = new URL(settings.api_url, location.href).href.replace(/\/$/, '');
   return settings;
 }
 
