@@ -355,6 +355,28 @@ async fn a_manager_makes_a_check_in_code_and_rotates_the_device_key() {
     )
     .await
     .unwrap();
+    let song = new_song(&db, "soundscape", "[0.2,0.7,0.1,0.4,0.1]").await;
+    db.execute(
+        "update cosound.songs set title = 'Harbour waves ' || id where id = $1",
+        &[&song],
+    )
+    .await
+    .unwrap();
+    play_from(&db, player, &[song]).await;
+    let (guest, guest_token) = new_user(&db, &[]).await;
+    db.execute(
+        "update cosound.profiles set display_name = 'Ada' where id = $1::text::uuid",
+        &[&guest],
+    )
+    .await
+    .unwrap();
+    let (status, answer) = rpc(
+        Some(&guest_token),
+        "check_in",
+        &json!({ "player_id": player }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
 
     let chromium = Browser::start().await;
     let page = chromium.session(Screen::Desktop).await;
@@ -362,6 +384,13 @@ async fn a_manager_makes_a_check_in_code_and_rotates_the_device_key() {
     browser::click(&page, "#nav a[href='#players']").await;
     browser::wait_for_text(&page, "#player-list", "Café terrace").await;
     browser::click(&page, &format!("button.pick[data-player='{player}']")).await;
+    browser::wait_for_text(&page, "#checked-in", "Ada, since").await;
+    browser::wait_for_text(
+        &page,
+        "#player-playing",
+        &format!("Layer: Harbour waves {song}"),
+    )
+    .await;
     browser::click(&page, "#new-code").await;
     let card = browser::wait_for(&page, "#codes .qr-card svg").await;
     assert!(
