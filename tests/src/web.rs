@@ -25,6 +25,18 @@ pub async fn account(db: &tokio_postgres::Client, roles: &[&str]) -> (String, St
     (email, id)
 }
 
+/// A fresh check-in code for `player`, as a room's QR code would carry it.
+pub async fn new_checkin_code(db: &tokio_postgres::Client, player: i64) -> String {
+    let code = format!("WEB-{:08X}", unique_seed() as u32);
+    db.execute(
+        "insert into cosound.checkin_codes (code, player_id) values ($1, $2)",
+        &[&code, &player],
+    )
+    .await
+    .expect("the check-in code is created");
+    code
+}
+
 pub async fn sign_in(page: &Client, email: &str) {
     page.goto(&gateway_url()).await.unwrap();
     browser::fill(page, "#in-email", email).await;

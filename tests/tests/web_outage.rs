@@ -3,9 +3,8 @@
 //! stack's PostgREST.
 
 use cosound_e2e::browser::{self, Browser, Screen};
-use cosound_e2e::gateway::unique_seed;
 use cosound_e2e::player::{play_from, PostgrestService};
-use cosound_e2e::web::{account, sign_in};
+use cosound_e2e::web::{account, new_checkin_code, sign_in};
 use cosound_e2e::{gateway_url, new_player, new_song, superuser};
 use std::time::{Duration, Instant};
 
@@ -40,13 +39,7 @@ async fn until(page: &fantoccini::Client, what: &str, wanted: impl Fn(&Option<St
 async fn with_the_api_away_the_page_says_so_and_recovers_by_itself() {
     let db = superuser().await;
     let player = new_player(&db, None).await;
-    let code = format!("WEB-{:08X}", unique_seed() as u32);
-    db.execute(
-        "insert into cosound.checkin_codes (code, player_id) values ($1, $2)",
-        &[&code, &player],
-    )
-    .await
-    .unwrap();
+    let code = new_checkin_code(&db, player).await;
     let song = new_song(&db, "soundscape", "[0.5,0.5,0.3,0.2,0.2]").await;
     play_from(&db, player, &[song]).await;
     let (listener, _) = account(&db, &[]).await;

@@ -7,7 +7,9 @@
 use cosound_e2e::browser::{self, Browser, Screen};
 use cosound_e2e::gateway::{unique_seed, wav};
 use cosound_e2e::player::play_from;
-use cosound_e2e::web::{account, script_text, scroll_to, session_token, sign_in, PASSWORD};
+use cosound_e2e::web::{
+    account, new_checkin_code, script_text, scroll_to, session_token, sign_in, PASSWORD,
+};
 use cosound_e2e::{column, gateway_url, get, new_player, new_song, new_user, rpc, superuser};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -76,13 +78,7 @@ async fn settled_version(page: &Client, db: &tokio_postgres::Client, player: i64
 async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rating() {
     let db = superuser().await;
     let player = new_player(&db, None).await;
-    let code = format!("WEB-{:08X}", unique_seed() as u32);
-    db.execute(
-        "insert into cosound.checkin_codes (code, player_id) values ($1, $2)",
-        &[&code, &player],
-    )
-    .await
-    .unwrap();
+    let code = new_checkin_code(&db, player).await;
     db.execute(
         "update cosound.players set name = 'Reading room ' || id where id = $1",
         &[&player],
