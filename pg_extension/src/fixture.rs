@@ -98,6 +98,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0026_staff_console.sql",
         include_str!("../../sql/0026_staff_console.sql"),
     ),
+    (
+        "sql/0027_staff_console_corrections.sql",
+        include_str!("../../sql/0027_staff_console_corrections.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -171,7 +171,18 @@ pub async fn wait_for(client: &Client, css: &str) -> Element {
 
 /// The first element matching `css` whose text contains `needle`, once there is one.
 pub async fn wait_for_text(client: &Client, css: &str, needle: &str) -> Element {
-    let deadline = Instant::now() + PATIENCE;
+    wait_for_text_within(client, css, needle, PATIENCE).await
+}
+
+/// As [`wait_for_text`], for work that takes longer than a page's own reactions (an upload
+/// that is analysed, say).
+pub async fn wait_for_text_within(
+    client: &Client,
+    css: &str,
+    needle: &str,
+    patience: Duration,
+) -> Element {
+    let deadline = Instant::now() + patience;
     loop {
         let mut seen = Vec::new();
         // A page that re-renders may drop an element between finding it and reading its
@@ -185,7 +196,7 @@ pub async fn wait_for_text(client: &Client, css: &str, needle: &str) -> Element 
             }
         }
         if Instant::now() > deadline {
-            panic!("no `{css}` contains {needle:?} within {PATIENCE:?}; their texts: {seen:?}");
+            panic!("no `{css}` contains {needle:?} within {patience:?}; their texts: {seen:?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -211,9 +222,14 @@ pub async fn click(client: &Client, css: &str) {
     loop {
         match wait_for(client, css).await.click().await {
             Ok(_) => return,
+            // The page redrew the element between finding and clicking: find it again, after
+            // a moment for the redraw to finish.
             Err(CmdError::Standard(error))
                 if error.error == ErrorStatus::StaleElementReference
-                    && Instant::now() < deadline => {}
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             Err(error) => panic!("cannot click `{css}`: {error}"),
         }
     }

@@ -141,28 +141,32 @@ async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rat
     );
 
     let before = settled_version(&page, &db, player).await;
-    let rated = script_text(
-        &page,
-        "return document.querySelector('#rated-title').textContent",
-    )
-    .await
-    .expect("the page names the sound it rates");
     browser::click(&page, "#rate button[data-rating='5']").await;
-    browser::wait_for_text(&page, "main .message", &format!("You rated {rated} 5 of 5")).await;
+    // The page's answer names the sound the tap rated (the API's vote, not the page's label).
+    let said = browser::wait_for_text(&page, "main .message", "You rated ")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rated = said
+        .strip_prefix("You rated ")
+        .and_then(|rest| rest.split(" 5 of 5").next())
+        .unwrap_or_else(|| panic!("the page says {said:?}"))
+        .to_string();
     browser::wait_for(&page, "#taste-move .bars").await;
     scroll_to(&page, "#h-rate-it").await;
     browser::screenshot(&page, "listener-rated").await;
-    let votes: Vec<i32> = column(
+    let votes: Vec<String> = column(
         &db,
-        "select v.rating::int from cosound.votes v join cosound.songs s on s.id = v.song_id
-          where v.listener_id = $1::text::uuid and s.title = $2",
-        &[&listener[0], &rated],
+        "select s.title from cosound.votes v join cosound.songs s on s.id = v.song_id
+          where v.listener_id = $1::text::uuid and v.rating = 5",
+        &[&listener[0]],
     )
     .await;
     assert_eq!(
         votes,
-        [5],
-        "one tap stored one rating of the song the page named"
+        [rated],
+        "one tap stored one rating of 5, of the sound the page said it rated"
     );
     let taste: Vec<Option<String>> = column(
         &db,
@@ -256,6 +260,24 @@ async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rat
         board.as_array().unwrap().len(),
         "the page shows the month's top listeners"
     );
+    // Other tests' listeners share the month: this one is marked only if it made the board.
+    let mine = page
+        .find_all(Locator::Css("#leaderboard tbody tr.me"))
+        .await
+        .unwrap();
+    let on_board = board
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|row| row["is_me"] == true);
+    assert_eq!(
+        mine.len(),
+        usize::from(on_board),
+        "the listener's own row is marked"
+    );
+    if let Some(row) = mine.first() {
+        assert!(row.text().await.unwrap().contains("(you)"));
+    }
     browser::screenshot(&page, "listener-stats").await;
 }
 
@@ -281,11 +303,14 @@ async fn an_admin_uploads_two_files_and_sees_the_refusal_then_creates_a_player()
         .await
         .unwrap();
     browser::click(&page, "#upload button[type=submit]").await;
-    browser::wait_for_text(&page, "#upload-results li.ok", "added as song").await;
-    browser::wait_for_text(
+    // Each upload is measured and embedded before it answers: allow it a while.
+    let analysis = Duration::from_secs(60);
+    browser::wait_for_text_within(&page, "#upload-results li.ok", "added as song", analysis).await;
+    browser::wait_for_text_within(
         &page,
         "#upload-results li.failed",
         "Not a decodable audio file",
+        analysis,
     )
     .await;
     browser::wait_for(&page, &format!("#catalogue input[value='rain-{seed}']")).await;
@@ -436,9 +461,22 @@ async fn a_manager_makes_a_check_in_code_and_rotates_the_device_key() {
     };
     assert_eq!(exchange(first).await, 401, "the rotated-out key is refused");
     assert_eq!(
-        exchange(second).await,
+        exchange(second.clone()).await,
         200,
         "the key shown once opens the player"
+    );
+
+    // A rename updates the name in place: the panel, its message and the key shown stay.
+    let renamed = format!("Café terrace {player} east");
+    browser::fill(&page, "#rename-name", &renamed).await;
+    browser::click(&page, "#rename-player button[type=submit]").await;
+    browser::wait_for_text(&page, "main .message", &format!("Renamed to {renamed}")).await;
+    browser::wait_for_text(&page, "#player-list", &renamed).await;
+    browser::wait_for_text(&page, "#player-title", &renamed).await;
+    assert_eq!(
+        script_text(&page, NEW_KEY).await,
+        Some(second),
+        "the key shown once is still on the page after the rename"
     );
 }
 

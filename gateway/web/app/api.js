@@ -13,6 +13,8 @@ const TOKEN_KEY = 'cosound.session';
 const SLOW_MS = 2500;
 /** A request slower than this is given up, and the connection counted as lost. */
 const TIMEOUT_MS = 10000;
+/** What the gateway answers when PostgREST behind it is away. */
+const GATEWAY_AWAY = [502, 503, 504];
 
 let settings = null;
 
@@ -22,9 +24,9 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
   }
-  /** The request never got an answer (network down, timeout, or the API away). */
+  /** The request never got an answer (network down, timeout, or the API away behind the gateway). */
   get unreachable() {
-    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+    return this.status === 0 || GATEWAY_AWAY.includes(this.status);
   }
 }
 
@@ -33,21 +35,50 @@ export const connection = new EventTarget();
 let state = 'ok';
 let pending = 0;
 let slowTimer = null;
+/** While the API is down, how often a probe asks whether it is back. */
+const PROBE_MS = 3000;
+let probeTimer = null;
 
 function setState(next) {
-  if (next !== state) {
-    state = next;
-    connection.dispatchEvent(new CustomEvent('change', { detail: { state } }));
+  if (next === state) return;
+  state = next;
+  connection.dispatchEvent(new CustomEvent('change', { detail: { state } }));
+  if (state === 'down') probeTimer ??= setTimeout(probe, PROBE_MS);
+}
+
+/** A cheap request while down: whatever answers it (even a refusal) means the API is back. */
+async function probe() {
+  probeTimer = null;
+  try {
+    await watchedFetch(`${settings.api_url}/players?select=id&limit=1`, { method: 'HEAD', headers: authHeaders() });
+  } catch {
+    // Still down: asked again below.
   }
+  if (state === 'down') probeTimer ??= setTimeout(probe, PROBE_MS);
+}
+
+/** Runs `work` once, when the connection is back (soon, if it already is). */
+export function whenBack(work) {
+  if (state !== 'down') {
+    setTimeout(work, PROBE_MS);
+    return;
+  }
+  const listen = ({ detail }) => {
+    if (detail.state !== 'ok') return;
+    connection.removeEventListener('change', listen);
+    work();
+  };
+  connection.addEventListener('change', listen);
 }
 
 /** fetch, timed and watched: the connection state follows what the requests meet. */
 async function watchedFetch(input, init = {}) {
   pending += 1;
-  slowTimer ??= setTimeout(() => setState('slow'), SLOW_MS);
+  // "Slow" only ever interrupts a good connection: a down one stays down until it answers.
+  slowTimer ??= setTimeout(() => state === 'ok' && setState('slow'), SLOW_MS);
   try {
     const response = await fetch(input, { ...init, signal: init.signal ?? AbortSignal.timeout(TIMEOUT_MS) });
-    setState([502, 503, 504].includes(response.status) ? 'down' : 'ok');
+    setState(GATEWAY_AWAY.includes(response.status) ? 'down' : 'ok');
     return response;
   } catch (error) {
     setState('down');
@@ -81,16 +112,25 @@ export function token() {
   return localStorage.getItem(TOKEN_KEY);
 }
 
-/** The token's claims (`sub`, `email`, `exp`), or null when signed out or expired. */
+/** The token's claims (`sub`, `email`, `exp`), or null when signed out; a dead token is dropped. */
 export function claims() {
   const jwt = token();
   if (!jwt) return null;
+  let payload = null;
   try {
-    const payload = JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-    return payload.exp * 1000 > Date.now() ? payload : null;
+    payload = JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
   } catch {
-    return null;
+    // Not a JWT: dropped below.
   }
+  if (payload?.exp * 1000 > Date.now()) return payload;
+  localStorage.removeItem(TOKEN_KEY);
+  return null;
+}
+
+/** The signed-in caller's Authorization header, or none. */
+function authHeaders() {
+  const jwt = claims() && token();
+  return jwt ? { Authorization: `Bearer ${jwt}` } : {};
 }
 
 function startSession(accessToken) {
@@ -127,7 +167,7 @@ async function authCall(path, body) {
 export async function signIn(email, password) {
   const answer = settings.auth_url
     ? await authCall('/token?grant_type=password', { email, password })
-    : await rpc('sign_in', { email, password });
+    : await run(db({ anonymous: true }).rpc('sign_in', { email, password }));
   startSession(answer.access_token);
 }
 
@@ -135,7 +175,7 @@ export async function signIn(email, password) {
 export async function signUp(email, password) {
   const answer = settings.auth_url
     ? await authCall('/signup', { email, password })
-    : await rpc('sign_up', { email, password });
+    : await run(db({ anonymous: true }).rpc('sign_up', { email, password }));
   if (!answer.access_token) return false;
   startSession(answer.access_token);
   return true;
@@ -143,10 +183,9 @@ export async function signUp(email, password) {
 
 // --- PostgREST -----------------------------------------------------------------------------
 
-function db() {
-  const headers = {};
-  const jwt = token();
-  if (jwt) headers.Authorization = `Bearer ${jwt}`;
+/** postgrest-js for this caller; `anonymous` for sign-in, which must not send an old token. */
+function db({ anonymous = false } = {}) {
+  const headers = anonymous ? {} : authHeaders();
   if (settings.anon_key) headers.apikey = settings.anon_key;
   return new PostgrestClient(settings.api_url, { schema: 'api', headers, fetch: watchedFetch });
 }
@@ -157,8 +196,8 @@ const EXPIRED = /JWT expired|token's user has no account/i;
 async function run(builder) {
   const { data, error, status } = await builder;
   if (!error) return data;
-  if (status === 0) {
-    throw new ApiError("Cosound's API cannot be reached right now; the page keeps trying", 0, 'unreachable');
+  if (status === 0 || GATEWAY_AWAY.includes(status)) {
+    throw new ApiError("Cosound's API cannot be reached right now; the page keeps trying", status, 'unreachable');
   }
   if (status === 401 && token() && EXPIRED.test(error.message)) {
     endSession('Your session has ended: sign in again.');
@@ -196,7 +235,7 @@ async function gatewayAnswer(response) {
 export async function gateway(method, path) {
   let response;
   try {
-    response = await watchedFetch(path, { method, headers: { Authorization: `Bearer ${token()}` } });
+    response = await watchedFetch(path, { method, headers: authHeaders() });
   } catch {
     throw new ApiError('the gateway cannot be reached right now; try again in a moment');
   }
@@ -212,7 +251,7 @@ export function upload(file, { title, type }, progress) {
     const request = new XMLHttpRequest();
     const query = new URLSearchParams({ title, type });
     request.open('POST', `/songs?${query}`);
-    request.setRequestHeader('Authorization', `Bearer ${token()}`);
+    for (const [name, value] of Object.entries(authHeaders())) request.setRequestHeader(name, value);
     request.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
     request.upload.onprogress = (event) => {
       if (event.lengthComputable) progress(event.loaded / event.total);

@@ -5,7 +5,7 @@
 
 import * as api from './api.js';
 import qrcode from './vendor/qrcode-generator/qrcode.mjs';
-import { h, act, messageLine, section, form, field, choice, vectorBars, parseVector, when, every, sentence } from './ui.js';
+import { h, act, messageLine, section, form, field, choice, vectorBars, parseVector, when, every, load, refresh, sentence } from './ui.js';
 
 const STATUS_POLL_MS = 5000;
 const TYPES = [['soundscape', 'soundscape (a looped layer)'], ['instrumental', 'instrumental']];
@@ -20,24 +20,37 @@ export function players(root, context) {
   const list = h('ul', { class: 'player-list', id: 'player-list' });
   const detail = h('div', { id: 'player-detail' });
   let selected = null;
+  let shown = null;
   let stopDetail = () => {};
+  let live = true;
+  let turn = 0;
 
+  // Draws the list; the detail is drawn again only when another player is chosen, so a
+  // rename or a hand-over keeps its panel (and its message) and updates the name in place.
   const loadList = async () => {
+    const mine = ++turn;
     const rows = await api.read('players', (q) => q.order('name'));
-    const mine = isAdmin(profile) ? rows : rows.filter((p) => p.manager_id === profile.id);
-    if (!mine.some((p) => p.id === selected)) selected = mine[0]?.id ?? null;
-    list.replaceChildren(...mine.map((p) => h('li', {},
+    if (!live || mine !== turn) return;
+    const theirs = isAdmin(profile) ? rows : rows.filter((p) => p.manager_id === profile.id);
+    if (!theirs.some((p) => p.id === selected)) selected = theirs[0]?.id ?? null;
+    refresh(list, ...theirs.map((p) => h('li', {},
       h('button', {
-        type: 'button', class: 'pick', 'aria-pressed': String(p.id === selected), 'data-player': p.id,
-        onclick: () => { selected = p.id; loadList(); },
+        type: 'button', class: 'pick', 'aria-pressed': String(p.id === selected), 'data-player': p.id, 'data-key': `player-${p.id}`,
+        onclick: () => { selected = p.id; reload(); },
       }, h('span', {}, p.name), h('span', { class: `badge ${p.online ? 'on' : 'off'}` }, p.online ? 'online' : 'offline')))));
-    if (!mine.length) list.append(h('li', {}, 'No players yet: create one below.'));
+    if (!theirs.length) list.append(h('li', {}, 'No players yet: create one below.'));
+    const player = theirs.find((p) => p.id === selected);
+    if (player && player.id === shown) {
+      detail.querySelector('#player-title').textContent = player.name;
+      return;
+    }
     stopDetail();
     stopDetail = () => {};
-    const player = mine.find((p) => p.id === selected);
-    if (player) stopDetail = playerDetail(detail, player, profile, loadList);
+    shown = player?.id ?? null;
+    if (player) stopDetail = playerDetail(detail, player, profile, reload);
     else detail.replaceChildren();
   };
+  const reload = () => loadList().catch((e) => line.show(sentence(e.message), 'error'));
 
   const createFields = [field('Name of the room', { id: 'new-player-name', name: 'name', required: true, maxlength: 100 })];
   if (isAdmin(profile)) {
@@ -51,17 +64,20 @@ export function players(root, context) {
     if (made) {
       element.reset();
       selected = made.id;
-      await loadList();
+      await reload();
     }
   });
 
-  loadList().catch((e) => line.show(sentence(e.message), 'error'));
   root.replaceChildren(
     h('h1', {}, 'Players'), line,
     h('div', { class: 'console' },
       h('div', {}, section('Your players', list), section('New player', createLine, create)),
       detail));
-  return () => stopDetail();
+  load(line, loadList);
+  return () => {
+    live = false;
+    stopDetail();
+  };
 }
 
 /** One player's whole console; returns what stops its polling. */
@@ -110,7 +126,7 @@ function playerDetail(root, player, profile, reloadList) {
       handOver,
       libraryPanel(player),
       historyPanel(player)));
-  refreshStatus().catch((e) => line.show(sentence(e.message), 'error'));
+  load(line, refreshStatus);
   return every(STATUS_POLL_MS, refreshStatus);
 }
 
@@ -130,6 +146,7 @@ function libraryPanel(player) {
   const line = messageLine();
   const list = h('ul', { id: 'library' });
   const picker = h('select', { id: 'library-add', name: 'song' });
+  const addButton = h('button', { type: 'submit' }, 'Add');
   const draw = async () => {
     const [library, songs] = await Promise.all([
       api.read('player_library', (q) => q.eq('player_id', player.id).order('title')),
@@ -142,14 +159,21 @@ function libraryPanel(player) {
         onclick: (event) => change(event.currentTarget, 'remove_from_library', s.song_id, `${s.title} is out of the library.`),
       }, 'Remove', h('span', { class: 'visually-hidden' }, ` ${s.title}`))))
       : [h('li', {}, 'No library: this player may play the whole catalogue.')]));
-    picker.replaceChildren(...songs.filter((s) => !inside.has(s.id)).map((s) => h('option', { value: s.id }, `${s.title} (${s.type})`)));
+    const outside = songs.filter((s) => !inside.has(s.id));
+    picker.replaceChildren(...outside.map((s) => h('option', { value: s.id }, `${s.title} (${s.type})`)));
+    if (!outside.length) picker.append(h('option', { value: '' }, 'every sound is in the library'));
+    picker.disabled = !outside.length;
+    addButton.disabled = !outside.length;
   };
   const change = async (control, call, songId, done) => {
     if (await act(control, line, () => api.rpc(call, { player_id: player.id, song_ids: [songId] }), () => done)) await draw();
   };
-  const add = form({ class: 'inline' }, [h('p', { class: 'field' }, h('label', { for: 'library-add' }, 'Add a sound'), picker)], 'Add',
-    (values, _f, button) => change(button, 'add_to_library', Number(values.song), 'Added to the library.'));
-  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  const add = h('form', { class: 'inline' }, h('p', { class: 'field' }, h('label', { for: 'library-add' }, 'Add a sound'), picker), addButton);
+  add.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (picker.value) change(addButton, 'add_to_library', Number(picker.value), 'Added to the library.');
+  });
+  load(line, draw);
   return section('Library', h('p', { class: 'hint' }, 'The only sounds this player may play; an empty library allows them all.'), line, list, add);
 }
 
@@ -164,8 +188,9 @@ function qrFigure(player, code) {
   qr.make();
   const figure = h('figure', { class: 'qr-card', 'data-code': code });
   const art = h('div', { class: 'qr' });
-  // The library's own SVG markup, made from the link above; it holds no user text.
-  art.innerHTML = qr.createSvgTag({ cellSize: 4, margin: 2, scalable: true, alt: `QR code for ${code}` });
+  // The library's own SVG markup: its one text, the description, it escapes as XML; the id
+  // is the code's, so several cards on a page each name their own description.
+  art.innerHTML = qr.createSvgTag({ cellSize: 4, margin: 2, scalable: true, alt: { text: `QR code for ${code}`, id: `qr-${code}` } });
   figure.append(art, h('figcaption', {}, h('strong', {}, player.name), h('br'), `Scan to check in, or enter ${code}`));
   return figure;
 }
@@ -180,15 +205,15 @@ function codesPanel(player) {
       const print = h('button', { type: 'button', class: 'quiet' }, 'Print', h('span', { class: 'visually-hidden' }, ` ${c.code}`));
       print.addEventListener('click', () => {
         card.classList.add('printing');
+        window.addEventListener('afterprint', () => card.classList.remove('printing'), { once: true });
         window.print();
-        card.classList.remove('printing');
       });
       const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke', h('span', { class: 'visually-hidden' }, ` ${c.code}`));
       revoke.addEventListener('click', async () => {
         if (await act(revoke, line, () => api.rpc('revoke_checkin_code', { code: c.code }), () => `Code ${c.code} no longer works.`)) await draw();
       });
       return h('div', { class: 'code' }, card,
-        h('p', { class: 'code-text' }, h('code', {}, c.code), ' ', h('a', { href: checkInLink(c.code) }, 'link')),
+        h('p', { class: 'code-text' }, h('code', {}, c.code), ' ', h('a', { href: checkInLink(c.code) }, 'Check-in link', h('span', { class: 'visually-hidden' }, ` for ${c.code}`))),
         h('p', { class: 'actions' }, print, revoke));
     }) : [h('p', {}, 'No codes: listeners can only choose the room from the list.')]));
   };
@@ -196,7 +221,7 @@ function codesPanel(player) {
   make.addEventListener('click', async () => {
     if (await act(make, line, () => api.rpc('new_checkin_code', { player_id: player.id }), (c) => `New code ${c.code}: print its QR code for the room.`)) await draw();
   });
-  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  load(line, draw);
   return section('Check-in codes', line, make, list);
 }
 
@@ -226,7 +251,7 @@ function keyPanel(player) {
       await draw();
     }
   });
-  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  load(line, draw);
   return section('Device key', state, line, h('p', { class: 'actions' }, issue, revoke), shown);
 }
 
@@ -234,7 +259,7 @@ function historyPanel(player) {
   const line = messageLine();
   const plays = h('ul', { id: 'play-history' });
   const failures = h('ul', { id: 'play-failures' });
-  (async () => {
+  load(line, async () => {
     const [history, failed, songs] = await Promise.all([
       api.read('play_history', (q) => q.eq('player_id', player.id).order('played_at', { ascending: false }).limit(20)),
       api.read('play_failures', (q) => q.eq('player_id', player.id).order('failed_at', { ascending: false }).limit(20)),
@@ -247,7 +272,7 @@ function historyPanel(player) {
     failures.replaceChildren(...(failed.length
       ? failed.map((f) => h('li', {}, `${title.get(f.song_id) ?? `song ${f.song_id}`}, ${when(f.failed_at)}: ${f.detail || 'no detail'}`))
       : [h('li', {}, 'No failures.')]));
-  })().catch((e) => line.show(sentence(e.message), 'error'));
+  });
   return section('History', line, h('h3', {}, 'Latest plays'), plays, h('h3', {}, 'Media it could not play'), failures);
 }
 
@@ -255,7 +280,8 @@ function historyPanel(player) {
 
 export function catalogue(root) {
   const line = messageLine();
-  const table = h('div', { id: 'catalogue' });
+  // Focusable, so a keyboard can scroll the wide table sideways on a narrow screen.
+  const table = h('div', { id: 'catalogue', tabindex: '0', role: 'region', 'aria-label': 'Sounds' });
   const draw = async () => {
     const songs = await api.read('songs', (q) => q.order('id'));
     table.replaceChildren(h('table', {},
@@ -265,10 +291,12 @@ export function catalogue(root) {
   };
   const songRow = (song) => {
     const rowLine = messageLine();
+    // Every row has the same three controls: each names its sound for a screen reader.
+    const of = () => h('span', { class: 'visually-hidden' }, ` of ${song.title}`);
     const edit = form({ class: 'song-edit', 'data-song': song.id }, [
-      field('Title', { id: `title-${song.id}`, name: 'title', value: song.title, required: true, maxlength: 200 }),
-      choice('Type', { id: `type-${song.id}`, name: 'type' }, TYPES, song.type),
-    ], 'Save', (values, _f, button) => act(button, rowLine, () => api.rpc('update_song', { song_id: song.id, title: values.title, type: values.type }),
+      field(['Title', of()], { id: `title-${song.id}`, name: 'title', value: song.title, required: true, maxlength: 200 }),
+      choice(['Type', of()], { id: `type-${song.id}`, name: 'type' }, TYPES, song.type),
+    ], ['Save', of()], (values, _f, button) => act(button, rowLine, () => api.rpc('update_song', { song_id: song.id, title: values.title, type: values.type }),
       (s) => `Saved: ${s.title}, ${s.type}.`));
     const embedding = parseVector(song.embedding);
     return h('tr', {},
@@ -294,7 +322,7 @@ export function catalogue(root) {
     await draw().catch((e) => line.show(sentence(e.message), 'error'));
   });
 
-  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  load(line, draw);
   root.replaceChildren(h('h1', {}, 'Catalogue'), line,
     section('Upload sounds', h('p', { class: 'hint' }, 'Each file is checked, measured for loudness and embedded; its title is its file name, which you can correct below.'), uploadForm, results),
     section('Sounds', table));
@@ -346,6 +374,6 @@ export function people(root, context) {
       await draw();
     }
   });
-  draw().catch((e) => line.show(sentence(e.message), 'error'));
+  load(line, draw);
   root.replaceChildren(h('h1', {}, 'People'), line, section('Grant a role', grant), section('Staff', list));
 }

@@ -2,7 +2,7 @@
 // move), my taste as the survey's five sliders, and my stats with the month's leaderboard.
 
 import * as api from './api.js';
-import { h, act, messageLine, section, form, field, vectorBars, parseVector, when, every, sentence, AXES, AXIS_KEYS } from './ui.js';
+import { h, act, messageLine, section, form, field, vectorBars, fill, parseVector, when, every, load, refresh, sentence, AXES, AXIS_KEYS } from './ui.js';
 
 /** How often the room's queue version is polled while a listener is checked in. */
 const QUEUE_POLL_MS = 3000;
@@ -21,22 +21,33 @@ const RATINGS = [
 
 export function now(root, context) {
   let stop = () => {};
+  let live = true;
+  let turn = 0;
   const line = messageLine();
   if (context.news) line.show(context.news.text, context.news.kind);
 
+  // Draws whichever page fits (rooms, or the room checked in at). Only the latest draw of a
+  // live section keeps its poll: one that lost the race, or outlived the section, stops it.
   async function draw() {
+    const mine = ++turn;
     stop();
+    stop = () => {};
     const me = await context.reloadProfile();
     const body = me.checked_in_at ? await room(me.checked_in_at, line, draw) : await rooms(line, draw);
+    if (!live || mine !== turn) {
+      body.stop();
+      return;
+    }
     root.replaceChildren(line, body.element);
     stop = body.stop;
   }
 
-  draw().catch((error) => {
-    line.show(sentence(error.message), 'error');
-    root.replaceChildren(line, h('button', { type: 'button', onclick: () => draw().catch(() => {}) }, 'Try again'));
-  });
-  return () => stop();
+  root.replaceChildren(line);
+  load(line, draw);
+  return () => {
+    live = false;
+    stop();
+  };
 }
 
 /** Not checked in: a code box and the list of rooms. */
@@ -45,17 +56,16 @@ async function rooms(line, redraw) {
     const done = await act(control, line, () => api.rpc('check_in', args), (s) => `You are checked in at ${s.player_name}.`);
     if (done) {
       const news = line.textContent;
-      await redraw();
-      line.show(news, 'ok');
+      await redraw().then(() => line.show(news, 'ok'), (error) => line.show(sentence(error.message), 'error'));
     }
   };
   const list = h('ul', { class: 'rooms', id: 'rooms' });
   const fillList = async () => {
     const players = await api.read('players', (q) => q.order('name'), 'id,name,online,last_seen_at');
-    list.replaceChildren(...players.map((player) => h('li', {},
+    refresh(list, ...players.map((player) => h('li', {},
       h('span', { class: 'room-name' }, player.name),
       h('span', { class: `badge ${player.online ? 'on' : 'off'}` }, player.online ? 'playing' : 'offline'),
-      h('button', { type: 'button', 'data-player': player.id, onclick: (event) => checkIn({ player_id: player.id }, event.currentTarget) },
+      h('button', { type: 'button', 'data-player': player.id, 'data-key': `room-${player.id}`, onclick: (event) => checkIn({ player_id: player.id }, event.currentTarget) },
         h('span', {}, 'Check in'), h('span', { class: 'visually-hidden' }, ` at ${player.name}`)))));
     if (!players.length) list.append(h('li', {}, 'No rooms yet.'));
   };
@@ -74,7 +84,8 @@ async function rooms(line, redraw) {
 /** Checked in: what plays, one-tap ratings, the taste they move, and check-out. */
 async function room(playerId, line, redraw) {
   const [player] = await api.read('players', (q) => q.eq('id', playerId), 'id,name,online');
-  const playing = h('div', { id: 'playing', 'aria-live': 'polite' });
+  // Not a live region: a mix that changes every few minutes would talk over the page.
+  const playing = h('div', { id: 'playing' });
   const rateBox = h('div', { id: 'rate' });
   const tasteBox = h('div', { id: 'taste-move' });
   const rateLine = messageLine();
@@ -101,8 +112,8 @@ async function room(playerId, line, redraw) {
   const leave = h('button', { type: 'button', id: 'check-out', class: 'quiet' }, 'Check out');
   leave.addEventListener('click', async () => {
     if (await act(leave, line, () => api.rpc('check_out'))) {
-      await redraw();
-      line.show(`You have checked out of ${player?.name ?? 'the room'}.`, 'ok');
+      await redraw().then(() => line.show(`You have checked out of ${player?.name ?? 'the room'}.`, 'ok'),
+        (error) => line.show(sentence(error.message), 'error'));
     }
   });
 
@@ -130,27 +141,21 @@ function drawPlaying(playing, rateBox, queue, line, tasteBox) {
       ...layers.map((item) => h('li', { class: 'layer' },
         h('span', { class: 'title' }, item.title),
         h('span', { class: 'track', role: 'img', 'aria-label': `volume ${Math.round((item.gain / loudestGain) * 100)} % of the loudest` },
-          gainFill(item.gain / loudestGain)))),
+          fill(Math.max(0.02, item.gain / loudestGain), 'fill')))),
       instrumental ? h('li', { class: 'instrumental' }, h('span', { class: 'title' }, `Next instrumental: ${instrumental.title}`)) : null));
   if (!loudest) {
     rateBox.replaceChildren();
     return;
   }
-  rateBox.replaceChildren(
+  refresh(rateBox,
     h('p', {}, 'How do you like ', h('strong', { id: 'rated-title' }, loudest.title), ', the loudest sound now?'),
     h('div', { class: 'rating', role: 'group', 'aria-label': `Rate ${loudest.title}` },
       ...RATINGS.map(([value, meaning]) => {
-        const button = h('button', { type: 'button', 'data-rating': value, 'aria-label': `${value} of 5: ${meaning}` },
+        const button = h('button', { type: 'button', 'data-rating': value, 'data-key': `rate-${value}`, 'aria-label': `${value} of 5: ${meaning}` },
           h('span', { class: 'stars' }, String(value)), h('span', { class: 'meaning' }, meaning));
         button.addEventListener('click', () => rate(button, value, loudest, line, tasteBox));
         return button;
       })));
-}
-
-function gainFill(fraction) {
-  const part = h('span', { class: 'fill' });
-  part.style.width = `${Math.round(Math.max(0.02, Math.min(1, fraction)) * 100)}%`;
-  return part;
 }
 
 async function rate(button, value, song, line, tasteBox) {
@@ -165,9 +170,18 @@ async function rate(button, value, song, line, tasteBox) {
 
 // --- my taste --------------------------------------------------------------------------------
 
-export function taste(root, context) {
+export function taste(root) {
   const line = messageLine();
-  const preference = parseVector(context.profile.preference);
+  root.replaceChildren(h('h1', {}, 'My taste'), line);
+  // Read afresh: a rating since the app started has moved the taste.
+  load(line, async () => {
+    const [me] = await api.read('my_profile', (q) => q, 'preference,display_name');
+    drawTaste(root, line, me);
+  });
+}
+
+function drawTaste(root, line, me) {
+  const preference = parseVector(me.preference);
   const values = preference ?? AXES.map(() => 0.5);
   const sliders = AXES.map((axis, i) => {
     const id = `taste-${AXIS_KEYS[i]}`;
@@ -182,7 +196,7 @@ export function taste(root, context) {
   });
   const nameLine = messageLine();
   const naming = form({ id: 'display-name-form', class: 'inline' },
-    [field('Name on the leaderboard (empty: anonymous)', { id: 'display-name', name: 'display_name', maxlength: 40, value: context.profile.display_name ?? '' })],
+    [field('Name on the leaderboard (empty: anonymous)', { id: 'display-name', name: 'display_name', maxlength: 40, value: me.display_name ?? '' })],
     'Save name', (entries, _f, button) => act(button, nameLine, () => api.rpc('set_display_name', entries),
       (r) => (r.display_name ? `The leaderboard shows you as ${r.display_name}.` : 'The leaderboard shows you as an anonymous listener.')));
   root.replaceChildren(
@@ -199,12 +213,19 @@ export function taste(root, context) {
 export function stats(root) {
   const line = messageLine();
   const numbers = h('dl', { class: 'numbers', id: 'my-stats' });
-  const board = h('div', { id: 'leaderboard' });
+  // Focusable, so a keyboard can scroll the table sideways on a narrow screen.
+  const board = h('div', { id: 'leaderboard', tabindex: '0', role: 'region', 'aria-label': 'Leaderboard' });
   const recent = h('ul', { class: 'recent', id: 'my-votes' });
-  const month = h('input', { id: 'month', type: 'month', value: new Date().toISOString().slice(0, 7) });
+  const today = new Date();
+  const thisMonth = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}`;
+  const month = h('input', { id: 'month', type: 'month', value: thisMonth });
 
+  // Months picked in quick succession: only the last one's answer is drawn.
+  let asked = 0;
   const drawBoard = async () => {
+    const mine = ++asked;
     const rows = await api.rpc('leaderboard', { month: `${month.value}-01` });
+    if (mine !== asked) return;
     board.replaceChildren(rows.length
       ? h('table', {}, h('caption', { class: 'visually-hidden' }, 'Top listeners by ratings'),
         h('thead', {}, h('tr', {}, ...['Rank', 'Listener', 'Ratings', 'Liked', 'Disliked'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -215,7 +236,7 @@ export function stats(root) {
   };
   month.addEventListener('change', () => drawBoard().catch((e) => line.show(sentence(e.message), 'error')));
 
-  const load = async () => {
+  const loadStats = async () => {
     const [mine] = await api.read('my_stats');
     const labels = [
       ['ratings', 'Ratings'], ['ratings_this_month', 'This month'], ['positive', 'Liked (4–5)'],
@@ -229,9 +250,9 @@ export function stats(root) {
       : [h('li', {}, 'No ratings yet.')]));
     await drawBoard();
   };
-  load().catch((e) => line.show(sentence(e.message), 'error'));
   root.replaceChildren(
     h('h1', {}, 'My stats'), line, numbers,
     section('Leaderboard', h('p', { class: 'field' }, h('label', { for: 'month' }, 'Month'), month), board),
     section('My latest ratings', recent));
+  load(line, loadStats);
 }

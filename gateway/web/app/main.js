@@ -41,15 +41,11 @@ const BANNERS = {
   slow: "Cosound's API is slow to answer; still waiting…",
   down: "Cosound's API cannot be reached right now. The page keeps trying and recovers by itself.",
 };
-let wasDown = false;
+// The banner is a live region that stays in the page; empty, it takes no room (CSS), and a
+// change of its text is what a screen reader announces.
 api.connection.addEventListener('change', ({ detail }) => {
-  banner.hidden = detail.state === 'ok';
   banner.textContent = BANNERS[detail.state] ?? '';
   banner.className = `banner ${detail.state}`;
-  // Back after an outage: draw the section again, so nothing stays half-loaded.
-  if (detail.state === 'ok' && wasDown && profile) route();
-  if (detail.state === 'down') wasDown = true;
-  else if (detail.state === 'ok') wasDown = false;
 });
 
 // --- sign-in ---------------------------------------------------------------------------------
@@ -95,16 +91,27 @@ async function loadProfile() {
   return profile;
 }
 
-/** A pending `?code=` is used once: checked in, then taken out of the address. */
+/**
+ * A pending `?code=` is used once: it leaves the address when the check-in is done or refused.
+ * With the API away it stays, and the check-in runs when the API is back.
+ */
 async function checkInFromLink() {
   const code = new URLSearchParams(location.search).get('code');
   if (!code) return null;
-  history.replaceState(null, '', `${location.pathname}#now`);
+  const dropCode = () => history.replaceState(null, '', `${location.pathname}#now`);
   try {
     const session = await api.rpc('check_in', { code });
+    dropCode();
     await loadProfile();
     return { text: `You are checked in at ${session.player_name}.`, kind: 'ok' };
   } catch (error) {
+    if (error.unreachable) {
+      api.whenBack(async () => {
+        if (profile) route(await checkInFromLink());
+      });
+      return { text: `${sentence(error.message)} You are checked in with the code ${code} once it answers.`, kind: 'error' };
+    }
+    dropCode();
     return { text: sentence(error.message), kind: 'error' };
   }
 }
@@ -143,12 +150,12 @@ async function start() {
     await loadProfile();
   } catch (error) {
     if (!api.claims()) return; // the session ended; the sign-in page is showing
-    replaceMain(h('p', { class: 'message error', role: 'alert' }, sentence(error.message)),
-      h('button', { type: 'button', onclick: start }, 'Try again'));
+    const retry = h('button', { type: 'button', onclick: start }, 'Try again');
+    replaceMain(h('p', { class: 'message error', role: 'alert' }, sentence(error.message)), retry);
+    if (error.unreachable) api.whenBack(() => retry.isConnected && start());
     return;
   }
-  const news = await checkInFromLink();
-  route(news);
+  route(await checkInFromLink());
 }
 
 window.addEventListener('hashchange', () => profile && route());

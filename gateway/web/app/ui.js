@@ -1,6 +1,8 @@
 // Small DOM helpers shared by the listener's pages and the staff console. Text always goes in
 // as text (never as HTML), so nothing a user or the API wrote can run in the page.
 
+import { whenBack } from './api.js';
+
 /** The five sound classes of every taste and embedding, in the vector's order. */
 export const AXES = ['rain', 'sea waves', 'thunderstorm', 'wind', 'crackling fire'];
 /** The survey's argument names, in the same order. */
@@ -127,8 +129,8 @@ export function section(title, ...children) {
 }
 
 /**
- * Repeats `work` every `ms` until `stop()` (or until the element leaves the page); a failing
- * call does not stop it, so a page recovers by itself when the API returns.
+ * Repeats `work` every `ms` until `stop()`; a failing call does not stop it, so a page
+ * recovers by itself when the API returns.
  */
 export function every(ms, work) {
   let timer = null;
@@ -146,4 +148,35 @@ export function every(ms, work) {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/**
+ * Loads a part of a page: a failure is shown in `line`, and a lost connection loads it again
+ * once the API is back (while `line` is still on the page), so nothing stays half-drawn.
+ */
+export function load(line, work) {
+  const attempt = async () => {
+    try {
+      await work();
+      if (line.dataset.failed) {
+        delete line.dataset.failed;
+        line.clear();
+      }
+    } catch (error) {
+      line.show(sentence(error.message), 'error');
+      line.dataset.failed = 'true';
+      if (error.unreachable) whenBack(() => line.isConnected && attempt());
+    }
+  };
+  attempt();
+}
+
+/**
+ * Replaces what `container` shows; keyboard focus stays on the control with the same
+ * `data-key`, so a periodic redraw never throws a keyboard user back to the page's top.
+ */
+export function refresh(container, ...children) {
+  const focused = container.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  container.replaceChildren(...children);
+  if (focused) container.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
 }

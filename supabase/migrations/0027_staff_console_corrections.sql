@@ -1,0 +1,1 @@
+../../sql/0027_staff_console_corrections.sql
