@@ -7,6 +7,7 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -52,6 +53,21 @@ impl Keys {
             .expect("HS256 signing cannot fail")
     }
 
+    /// The user and session of a signed-in user's JWT; a player's or anon's token is refused.
+    pub fn user_session(&self, token: &str) -> ApiResult<UserSession> {
+        let claims = self.verify(token)?;
+        let user_id = claims
+            .sub
+            .as_deref()
+            .and_then(|sub| Uuid::parse_str(sub).ok())
+            .filter(|_| claims.role.as_deref() != Some("player"))
+            .ok_or_else(|| ApiError::unauthorized("invalid_token", "the JWT names no user"))?;
+        Ok(UserSession {
+            user_id,
+            session_id: claims.session_id,
+        })
+    }
+
     fn verify(&self, token: &str) -> ApiResult<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
@@ -89,6 +105,34 @@ struct Claims {
     sub: Option<String>,
     role: Option<String>,
     player_id: Option<i64>,
+    session_id: Option<Uuid>,
+}
+
+/// Who a user JWT is for, and the sign-in session it belongs to (tokens of Supabase Auth and
+/// of the local sign-in name one; older local tokens do not).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UserSession {
+    pub user_id: Uuid,
+    pub session_id: Option<Uuid>,
+}
+
+/// The JWT of an `Authorization: Bearer …` header: refused with `missing_token` when there is
+/// none, `invalid_token` when the header has another shape.
+pub fn bearer_token(headers: &HeaderMap) -> ApiResult<&str> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in: no bearer token"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "the Authorization header must be `Bearer <JWT>`",
+            )
+        })
 }
 
 /// The verified caller of a request.
@@ -116,21 +160,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in: no bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "the Authorization header must be `Bearer <JWT>`",
-                )
-            })?;
-        let claims = state.keys.verify(token.trim())?;
+        let claims = state.keys.verify(bearer_token(&parts.headers)?)?;
         match (claims.role.as_deref(), claims.player_id, claims.sub) {
             (Some("player"), Some(player_id), _) => Ok(Caller::Player(player_id)),
             (Some("player"), None, _) => Err(ApiError::unauthorized(

@@ -12,6 +12,7 @@
 //! - `media`: `GET /media/{song_id}`, a song's audio for its player or an admin.
 //! - `scheduler`: refreshing every queue on a clock, and one player's queue on its activity.
 //! - `rest`: PostgREST proxied at `/rest/v1`, as on a Supabase project.
+//! - `gotrue`: `/auth/v1`, Supabase Auth's password sign-in served from the local sign-in.
 //! - `web`: the web app's pages (listener app and staff console) and their settings.
 //! - `health`: `GET /healthz`, which proves the database and the S3 bucket answer.
 //! - `server`: the router and the server loop with graceful shutdown.
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod gotrue;
 pub mod health;
 pub mod media;
 pub mod player_keys;

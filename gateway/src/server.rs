@@ -3,7 +3,7 @@
 
 use crate::error;
 use crate::state::AppState;
-use crate::{health, media, player_keys, rest, upload, web};
+use crate::{gotrue, health, media, player_keys, rest, upload, web};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{song_id}", get(media::get))
         .merge(web::routes(&state.site))
         .merge(rest::routes(&state.postgrest_url))
+        .merge(gotrue::routes())
         .fallback(error::no_such_endpoint)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TraceLayer::new_for_http())

@@ -16,6 +16,8 @@ enum Default {
     Text(&'static str),
     /// 32 random bytes, hex: 256 bits, and ≥ 32 characters as PostgREST asks of a JWT secret.
     Secret,
+    /// A Supabase-style API key: a JWT for this database role, signed with the JWT secret.
+    ApiKey(&'static str),
 }
 
 struct Var {
@@ -47,6 +49,14 @@ const VARS: &[Var] = &[
     Var {
         key: "COSOUND_JWT_SECRET",
         default: Default::Secret,
+    },
+    Var {
+        key: "COSOUND_ANON_KEY",
+        default: Default::ApiKey("anon"),
+    },
+    Var {
+        key: "COSOUND_SERVICE_ROLE_KEY",
+        default: Default::ApiKey("service_role"),
     },
     Var {
         key: "COSOUND_S3_ACCESS_KEY",
@@ -113,6 +123,7 @@ impl Config {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         let mut values = parse(&text).with_context(|| format!("in {}", file.display()))?;
+        write_api_keys(file, &text, &values)?;
         for var in VARS {
             if from_env {
                 if let Ok(value) = std::env::var(var.key) {
@@ -123,6 +134,13 @@ impl Config {
             // secret, which must be the install's own, is an error.
             if let (false, Default::Text(text)) = (values.contains_key(var.key), &var.default) {
                 values.insert(var.key.to_string(), text.to_string());
+            }
+            // The keys follow the secret in use, which the environment may have changed.
+            if let Default::ApiKey(role) = var.default {
+                if !(from_env && std::env::var(var.key).is_ok()) {
+                    let secret = values.get(JWT_SECRET).cloned().unwrap_or_default();
+                    values.insert(var.key.to_string(), api_key(role, &secret));
+                }
             }
             if !values.contains_key(var.key) {
                 bail!(
@@ -162,6 +180,8 @@ fn write_new(file: &Path, overrides: &[(&'static str, u16)]) -> Result<()> {
             (Default::Port(port), None) => port.to_string(),
             (Default::Text(text), None) => text.to_string(),
             (Default::Secret, None) => secret(),
+            // Written by `write_api_keys`, once the secret they are signed with is in the file.
+            (Default::ApiKey(_), None) => continue,
         };
         writeln!(text, "{}={}", var.key, value)?;
     }
@@ -170,6 +190,59 @@ fn write_new(file: &Path, overrides: &[(&'static str, u16)]) -> Result<()> {
     }
     std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?;
     restrict_to_owner(file)
+}
+
+const JWT_SECRET: &str = "COSOUND_JWT_SECRET";
+
+/// Keeps the file's API keys signed with the file's JWT secret: adds them to a file that has
+/// none (a new one, or one written before they existed) and rewrites them when the secret
+/// was changed, as `supabase start` hands out keys that match its secret.
+fn write_api_keys(file: &Path, text: &str, values: &BTreeMap<String, String>) -> Result<()> {
+    let Some(secret) = values.get(JWT_SECRET) else {
+        return Ok(());
+    };
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut changed = false;
+    for var in VARS {
+        let Default::ApiKey(role) = var.default else {
+            continue;
+        };
+        let line = format!("{}={}", var.key, api_key(role, secret));
+        let prefix = format!("{}=", var.key);
+        match lines.iter_mut().find(|old| old.starts_with(&prefix)) {
+            Some(old) if *old == line => {}
+            Some(old) => {
+                *old = line;
+                changed = true;
+            }
+            None => {
+                lines.push(line);
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        std::fs::write(file, lines.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        restrict_to_owner(file)?;
+    }
+    Ok(())
+}
+
+/// A JWT with the claims of a Supabase API key for `role`. The claims are fixed (no `aud`, so
+/// PostgREST takes it as it takes Supabase's keys), so one secret always gives the same key.
+fn api_key(role: &str, secret: &str) -> String {
+    // 2026-01-01 to 2036-01-01: an API key is long-lived; rotating the secret replaces it.
+    const ISSUED: u64 = 1_767_225_600;
+    const EXPIRES: u64 = 2_082_758_400;
+    let claims =
+        serde_json::json!({ "iss": "cosound", "role": role, "iat": ISSUED, "exp": EXPIRES });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing cannot fail")
 }
 
 fn restrict_to_owner(file: &Path) -> Result<()> {
@@ -238,6 +311,48 @@ mod tests {
             again.get("COSOUND_JWT_SECRET"),
             config.get("COSOUND_JWT_SECRET")
         );
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(written.contains(&format!(
+            "COSOUND_ANON_KEY={}",
+            config.get("COSOUND_ANON_KEY")
+        )));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_api_keys_are_jwts_for_their_roles_signed_with_the_secret() {
+        let dir = std::env::temp_dir().join(format!("cosound-keys-{}", std::process::id()));
+        let file = dir.join("config.env");
+        let config = Config::load_or_create(&file, &[], false).unwrap();
+        let validation = jsonwebtoken::Validation {
+            validate_aud: false,
+            ..jsonwebtoken::Validation::default()
+        };
+        let key = jsonwebtoken::DecodingKey::from_secret(config.get(JWT_SECRET).as_bytes());
+        for (name, role) in [
+            ("COSOUND_ANON_KEY", "anon"),
+            ("COSOUND_SERVICE_ROLE_KEY", "service_role"),
+        ] {
+            let claims =
+                jsonwebtoken::decode::<serde_json::Value>(config.get(name), &key, &validation)
+                    .unwrap()
+                    .claims;
+            assert_eq!(claims["role"], role);
+            assert!(claims.get("aud").is_none());
+        }
+
+        // A changed secret gets keys of its own, in the file too.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let old_secret = config.get(JWT_SECRET);
+        std::fs::write(&file, text.replace(old_secret, &"f".repeat(64))).unwrap();
+        let changed = Config::load_or_create(&file, &[], false).unwrap();
+        assert_ne!(
+            changed.get("COSOUND_ANON_KEY"),
+            config.get("COSOUND_ANON_KEY")
+        );
+        assert!(std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(changed.get("COSOUND_ANON_KEY")));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -99,6 +99,14 @@ impl Stack {
                 "COSOUND_TEST_JWT_SECRET",
                 self.config.get("COSOUND_JWT_SECRET").to_string(),
             ),
+            (
+                "COSOUND_TEST_ANON_KEY",
+                self.config.get("COSOUND_ANON_KEY").to_string(),
+            ),
+            (
+                "COSOUND_TEST_SERVICE_ROLE_KEY",
+                self.config.get("COSOUND_SERVICE_ROLE_KEY").to_string(),
+            ),
             // PostgREST's binary and the stack's directory (its PID file, log and
             // configuration), so a test can take the API away and bring it back.
             (
@@ -439,16 +447,22 @@ pub fn up() -> Result<()> {
          \x20 gateway          http://127.0.0.1:{gateway}/healthz  → {health}\n\
          \x20 S3 (SeaweedFS)   {s3}/{bucket}\n\
          \x20 PostgreSQL       127.0.0.1:{pg}, database {DATABASE}\n\
+         As a Supabase project (supabase-js: createClient(url, anon key, {{ db: {{ schema: 'api' }} }})):\n\
+         \x20 URL              http://127.0.0.1:{gateway}  (/rest/v1, /auth/v1)\n\
+         \x20 anon key         {anon}\n\
+         \x20 service_role key {service}\n\
          Demo listener: listener@demo.cosound.local / listen-to-rain-1, e.g.\n\
          \x20 curl -s http://127.0.0.1:{api}/rpc/sign_in -H 'Content-Type: application/json' \\\n\
          \x20      -d '{{\"email\": \"listener@demo.cosound.local\", \"password\": \"listen-to-rain-1\"}}'\n\
-         Secrets (JWT secret, S3 keys, database passwords): {config}\n\
+         Secrets (JWT secret, API keys, S3 keys, database passwords): {config}\n\
          Logs: {logs}\n\
          See what runs: cargo xtask status · stop it: cargo xtask down",
         api = stack.port("COSOUND_API_PORT"),
         s3 = stack.s3_endpoint(),
         bucket = stack.config().get("COSOUND_S3_BUCKET"),
         pg = stack.port("COSOUND_PG_PORT"),
+        anon = stack.config().get("COSOUND_ANON_KEY"),
+        service = stack.config().get("COSOUND_SERVICE_ROLE_KEY"),
         config = paths::state().join("config.env").display(),
         logs = stack.dir().join("logs").display(),
     );
