@@ -102,6 +102,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0027_staff_console_corrections.sql",
         include_str!("../../sql/0027_staff_console_corrections.sql"),
     ),
+    (
+        "sql/0028_api_document.sql",
+        include_str!("../../sql/0028_api_document.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

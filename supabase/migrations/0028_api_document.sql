@@ -1,0 +1,1 @@
+../../sql/0028_api_document.sql
