@@ -18,6 +18,7 @@ const END_TO_END: &str = "cosound-e2e";
 pub fn run() -> Result<()> {
     toolchain::ensure()?;
     toolchain::ensure_browser()?;
+    toolchain::ensure_supabase_js()?;
     let repo = paths::repo();
     cmd::run(
         Command::new("cargo")
@@ -55,6 +56,7 @@ pub fn run() -> Result<()> {
 pub fn end_to_end_only(args: &[String]) -> Result<()> {
     toolchain::ensure()?;
     toolchain::ensure_browser()?;
+    toolchain::ensure_supabase_js()?;
     end_to_end(args)
 }
 

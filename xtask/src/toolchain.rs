@@ -6,7 +6,8 @@
 //! its result is already there, which keeps a warm `up` fast.
 //!
 //! The browser the end-to-end tests drive (Debian's Chromium and its chromedriver) is installed
-//! only by the test commands, through [`ensure_browser`]: the dev stack does not need it.
+//! only by the test commands, through [`ensure_browser`], as is supabase-js for the test that
+//! runs it ([`ensure_supabase_js`]): the dev stack needs neither.
 
 use crate::cmd::{self, DB_OS_USER};
 use crate::paths;
@@ -38,6 +39,33 @@ pub fn ensure() -> Result<()> {
 /// Chromium and chromedriver, for the end-to-end tests that drive a real browser.
 pub fn ensure_browser() -> Result<()> {
     apt_packages(BROWSER_PACKAGES)
+}
+
+/// supabase-js, at the version `tests/supabase-js/package.json` pins (with its lock file),
+/// for the test that runs it against the stack. Node resolves it beside the script, so it
+/// goes in that folder's `node_modules` (ignored by git), not under the state directory.
+pub fn ensure_supabase_js() -> Result<()> {
+    let dir = paths::repo().join("tests/supabase-js");
+    let wanted = std::fs::read_to_string(dir.join("package.json"))?;
+    let installed = dir.join("node_modules/@supabase/supabase-js/package.json");
+    let version = std::fs::read_to_string(installed).unwrap_or_default();
+    let pinned = |text: &str| {
+        text.split("\"version\": \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .is_some_and(|version| {
+                wanted.contains(&format!("\"@supabase/supabase-js\": \"{version}\""))
+            })
+    };
+    if pinned(&version) {
+        return Ok(());
+    }
+    cmd::run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir),
+    )
+    .context("cannot install supabase-js from npm: are node, npm and the npm registry reachable?")
 }
 
 /// Installs those of `packages` that are missing (as root; otherwise says how).
