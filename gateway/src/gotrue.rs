@@ -176,11 +176,10 @@ impl Credentials {
 /// need no e-mail confirmation).
 async fn sign_up(State(state): State<AppState>, bytes: Bytes) -> AuthResult<Json<Value>> {
     let (email, password) = body::<Credentials>(&bytes)?.both(StatusCode::UNPROCESSABLE_ENTITY)?;
-    let session = session_of(
+    let session = query_value(
         &state,
         "select api.sign_up($1, $2)",
-        &email,
-        &password,
+        &[&email, &password],
         |error| match error.code() {
             Some(code) if code.code() == "PT409" => Some(AuthError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -202,7 +201,7 @@ async fn sign_up(State(state): State<AppState>, bytes: Bytes) -> AuthResult<Json
         },
     )
     .await?;
-    Ok(Json(session))
+    Ok(Json(session.unwrap_or_default()))
 }
 
 fn db_message(error: &tokio_postgres::Error) -> String {
@@ -241,11 +240,10 @@ async fn token(
     match grant.grant_type.as_deref() {
         Some("password") => {
             let (email, password) = body::<Credentials>(&bytes)?.both(StatusCode::BAD_REQUEST)?;
-            let session = session_of(
+            let session = query_value(
                 &state,
                 "select api.sign_in($1, $2)",
-                &email,
-                &password,
+                &[&email, &password],
                 |error| {
                     (error.code().map(SqlState::code) == Some("PT400")).then(|| {
                         AuthError::bad_request("invalid_credentials", "Invalid login credentials")
@@ -253,7 +251,7 @@ async fn token(
                 },
             )
             .await?;
-            Ok(Json(session))
+            Ok(Json(session.unwrap_or_default()))
         }
         Some("refresh_token") => {
             let refresh = body::<RefreshRequest>(&bytes)?
@@ -262,9 +260,11 @@ async fn token(
                 .ok_or_else(|| {
                     AuthError::bad_request("validation_failed", "refresh_token is required")
                 })?;
-            let answer = query_value(&state, "select auth.local_refresh($1)", &[&refresh])
-                .await?
-                .unwrap_or(Value::Null);
+            let answer = query_value(&state, "select auth.local_refresh($1)", &[&refresh], |_| {
+                None
+            })
+            .await?
+            .unwrap_or(Value::Null);
             match answer.get("error_code").and_then(Value::as_str) {
                 None => Ok(Json(answer)),
                 Some(code) => Err(AuthError::bad_request(
@@ -293,29 +293,21 @@ fn refusal_code(code: &str) -> &'static str {
     }
 }
 
-/// A sign-up or sign-in call; `refusal` turns the errors it expects into GoTrue's.
-async fn session_of(
-    state: &AppState,
-    sql: &str,
-    email: &str,
-    password: &str,
-    refusal: impl Fn(&tokio_postgres::Error) -> Option<AuthError>,
-) -> AuthResult<Value> {
-    let client = state.db.get().await.map_err(pool_failure)?;
-    match client.query_one(sql, &[&email, &password]).await {
-        Ok(row) => Ok(row.get(0)),
-        Err(error) => Err(refusal(&error).unwrap_or_else(|| unexpected(error))),
-    }
-}
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
 
+/// The one value `sql` returns; `refusal` turns the errors the call expects into GoTrue's,
+/// any other is unexpected.
 async fn query_value(
     state: &AppState,
     sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    params: Params<'_>,
+    refusal: impl Fn(&tokio_postgres::Error) -> Option<AuthError>,
 ) -> AuthResult<Option<Value>> {
     let client = state.db.get().await.map_err(pool_failure)?;
-    let row = client.query_one(sql, params).await.map_err(unexpected)?;
-    Ok(row.get(0))
+    match client.query_one(sql, params).await {
+        Ok(row) => Ok(row.get(0)),
+        Err(error) => Err(refusal(&error).unwrap_or_else(|| unexpected(error))),
+    }
 }
 
 /// The signed-in user of a request, as GoTrue checks it: no token is 401, a bad one 403.
@@ -344,6 +336,7 @@ async fn user(State(state): State<AppState>, headers: HeaderMap) -> AuthResult<J
         &state,
         "select auth.local_user($1, $2)",
         &[&caller.user_id, &caller.session_id],
+        |_| None,
     )
     .await?
     .map(Json)
