@@ -30,8 +30,10 @@ update cosound.profiles p set display_name = demo.name
   join auth.users u on u.email = demo.email
  where p.id = u.id and p.display_name is null;
 
-insert into cosound.players (name, owner_id)
-select 'Reading room', u.id from auth.users u
+-- The demo room lets listeners choose it from the list, as its manager may allow; rooms take
+-- their code only by default. Its code is READING-ROOM.
+insert into cosound.players (name, owner_id, check_in_by_choice)
+select 'Reading room', u.id, true from auth.users u
  where u.email = 'manager@demo.cosound.local'
    and not exists (select from cosound.players where name = 'Reading room');
 

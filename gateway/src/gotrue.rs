@@ -172,20 +172,21 @@ impl Credentials {
     }
 }
 
-/// `POST /auth/v1/signup {email, password}`: a new account, signed in at once (local accounts
-/// need no e-mail confirmation).
+/// `POST /auth/v1/signup {email, password}`: the same answer whether the address is new or
+/// taken, as GoTrue gives when addresses are confirmed: a user with no session and a fresh
+/// id, so nothing tells who has an account. The caller signs in next.
 async fn sign_up(State(state): State<AppState>, bytes: Bytes) -> AuthResult<Json<Value>> {
     let (email, password) = body::<Credentials>(&bytes)?.both(StatusCode::UNPROCESSABLE_ENTITY)?;
-    let session = query_value(
+    let user = query_value(
         &state,
-        "select api.sign_up($1, $2)",
+        "select json_build_object(
+           'id', gen_random_uuid(), 'aud', 'authenticated', 'role', '',
+           'email', api.sign_up($1, $2) ->> 'email', 'phone', '',
+           'app_metadata', json_build_object('provider', 'email', 'providers', json_build_array('email')),
+           'user_metadata', '{}'::json, 'identities', '[]'::json, 'is_anonymous', false,
+           'created_at', now(), 'updated_at', now())",
         &[&email, &password],
         |error| match error.code() {
-            Some(code) if code.code() == "PT409" => Some(AuthError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "user_already_exists",
-                "User already registered",
-            )),
             Some(code) if code.code() == "PT400" => Some(AuthError::bad_request(
                 "email_address_invalid",
                 db_message(error),
@@ -201,7 +202,7 @@ async fn sign_up(State(state): State<AppState>, bytes: Bytes) -> AuthResult<Json
         },
     )
     .await?;
-    Ok(Json(session.unwrap_or_default()))
+    Ok(Json(user.unwrap_or_default()))
 }
 
 fn db_message(error: &tokio_postgres::Error) -> String {
@@ -240,18 +241,29 @@ async fn token(
     match grant.grant_type.as_deref() {
         Some("password") => {
             let (email, password) = body::<Credentials>(&bytes)?.both(StatusCode::BAD_REQUEST)?;
-            let session = query_value(
+            let answer = query_value(
                 &state,
-                "select api.sign_in($1, $2)",
+                "select auth.local_sign_in($1, $2)",
                 &[&email, &password],
-                |error| {
-                    (error.code().map(SqlState::code) == Some("PT400")).then(|| {
-                        AuthError::bad_request("invalid_credentials", "Invalid login credentials")
-                    })
-                },
+                |_| None,
             )
-            .await?;
-            Ok(Json(session.unwrap_or_default()))
+            .await?
+            .unwrap_or(Value::Null);
+            match answer.get("refused").and_then(Value::as_u64) {
+                None => Ok(Json(answer)),
+                Some(429) => Err(AuthError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "over_request_rate_limit",
+                    format!(
+                        "Too many failed sign-ins for this e-mail address: try again in {} s",
+                        answer["retry_after"]
+                    ),
+                )),
+                Some(_) => Err(AuthError::bad_request(
+                    "invalid_credentials",
+                    "Invalid login credentials",
+                )),
+            }
         }
         Some("refresh_token") => {
             let refresh = body::<RefreshRequest>(&bytes)?

@@ -156,11 +156,12 @@ pub fn player_token(player_id: i64) -> String {
     }))
 }
 
-/// A player managed by `manager` (none when `None`), created directly in the database.
+/// A player managed by `manager` (none when `None`), created directly in the database, where
+/// listeners may also check in by choosing the room (rooms made by the API take codes only).
 pub async fn new_player(db: &tokio_postgres::Client, manager: Option<&str>) -> i64 {
     db.query_one(
-        "insert into cosound.players (name, owner_id)
-         values ('room ' || gen_random_uuid(), $1::text::uuid) returning id",
+        "insert into cosound.players (name, owner_id, check_in_by_choice)
+         values ('room ' || gen_random_uuid(), $1::text::uuid, true) returning id",
         &[&manager],
     )
     .await

@@ -242,7 +242,8 @@ async fn listeners_cannot_manage_players_songs_or_roles() {
                 403,
             ),
             ("new_checkin_code", json!({"player_id": w.player_2}), 403),
-            ("revoke_checkin_code", json!({"code": w.code_2}), 403),
+            // 404, as for a code that does not exist: the answer tells no one it is real.
+            ("revoke_checkin_code", json!({"code": w.code_2}), 404),
             ("delete_player", json!({"player_id": w.player_2}), 403),
             ("heartbeat", json!({}), 403),
             (
@@ -280,7 +281,8 @@ async fn a_manager_cannot_touch_another_managers_player() {
                 403,
             ),
             ("new_checkin_code", json!({"player_id": p2}), 403),
-            ("revoke_checkin_code", json!({"code": w.code_2}), 403),
+            // 404, as for a code that does not exist: the answer tells no one it is real.
+            ("revoke_checkin_code", json!({"code": w.code_2}), 404),
             ("delete_player", json!({"player_id": w.player_1}), 403),
         ],
     )

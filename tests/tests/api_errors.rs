@@ -55,7 +55,7 @@ async fn a_listeners_mistakes_get_clear_errors() {
                 "check_in",
                 json!({"code": "NO-SUCH-CODE"}),
                 404,
-                "no player has the check-in code",
+                "no player has this check-in code",
             ),
             ("rate", json!({"rating": 5}), 409, "not checked in"),
             (
@@ -160,7 +160,7 @@ async fn management_mistakes_get_clear_errors() {
                 "create_player",
                 json!({"name": "   "}),
                 400,
-                "name_is_1_to_100_characters",
+                "name is 1 to 100 characters",
             ),
             (
                 "create_player",

@@ -51,11 +51,22 @@ async fn user(access_token: &str) -> (u16, Value) {
     .await
 }
 
-/// A new account's first session.
+/// A new account's first session: sign up (which answers with a user and no session, as for
+/// a taken address), then sign in.
 async fn signed_up(name: &str) -> (String, Value) {
     let email = unique_email(name);
-    let (status, session) = post(
+    let (status, user) = post(
         "/auth/v1/signup",
+        json!({ "email": email, "password": "soft-rain-at-night-4" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(
+        (&user["email"], user.get("access_token")),
+        (&json!(email), None)
+    );
+    let (status, session) = post(
+        "/auth/v1/token?grant_type=password",
         json!({ "email": email, "password": "soft-rain-at-night-4" }),
     )
     .await;
@@ -176,13 +187,17 @@ async fn forged_and_expired_refresh_tokens_are_refused() {
 #[tokio::test]
 async fn bad_sign_ups_and_sign_ins_get_gotrues_errors() {
     let (email, _) = signed_up("yara").await;
+    let (status, taken) = post(
+        "/auth/v1/signup",
+        json!({ "email": email, "password": "another-pass-5" }),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "a taken address is answered as a new one: {taken}"
+    );
+    assert_eq!(taken["identities"], json!([]));
     let cases = [
-        (
-            "/auth/v1/signup",
-            json!({ "email": email, "password": "another-pass-5" }),
-            422,
-            "user_already_exists",
-        ),
         (
             "/auth/v1/signup",
             json!({ "email": unique_email("zed"), "password": "short1" }),
@@ -236,6 +251,26 @@ async fn bad_sign_ups_and_sign_ins_get_gotrues_errors() {
     assert_eq!(
         body,
         json!({ "code": "invalid_credentials", "message": "Invalid login credentials" })
+    );
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_pause_the_address_in_gotrues_words() {
+    let (email, _) = signed_up("lin").await;
+    let wrong = json!({ "email": email, "password": "not-the-password-0" });
+    for _ in 0..5 {
+        let (status, answer) = post("/auth/v1/token?grant_type=password", wrong.clone()).await;
+        assert_eq!((status, error_code(&answer)), (400, "invalid_credentials"));
+    }
+    let (status, answer) = post(
+        "/auth/v1/token?grant_type=password",
+        json!({ "email": email, "password": "soft-rain-at-night-4" }),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (429, "over_request_rate_limit"),
+        "{answer}"
     );
 }
 

@@ -1,5 +1,7 @@
 //! Local sign-up and sign-in through PostgREST: Supabase-shaped sessions whose tokens the API
-//! accepts, passwords stored only as bcrypt hashes, and a clear 4xx for every bad attempt.
+//! accepts, passwords stored only as bcrypt hashes, a clear 4xx for every bad attempt, the
+//! same answer to a sign-up whether or not the address has an account, and a limit on failed
+//! sign-ins per address.
 
 use cosound_e2e::{api, superuser};
 use jsonwebtoken::{decode, DecodingKey, Validation};
@@ -16,8 +18,16 @@ fn unique_email(name: &str) -> String {
 #[tokio::test]
 async fn a_new_listener_gets_a_supabase_style_session_the_api_accepts() {
     let email = unique_email("ada");
-    let (status, session) = rpc(
+    let (status, answer) = rpc(
         "sign_up",
+        json!({"email": email, "password": "quiet-rain-7"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["email"], email);
+    assert!(answer.get("access_token").is_none(), "{answer}");
+    let (status, session) = rpc(
+        "sign_in",
         json!({"email": email, "password": "quiet-rain-7"}),
     )
     .await;
@@ -118,26 +128,115 @@ async fn signing_in_checks_the_password() {
 }
 
 #[tokio::test]
-async fn a_second_account_for_one_address_is_refused_with_409() {
+async fn a_taken_address_gets_the_same_answer_and_keeps_its_password() {
     let email = unique_email("edsger");
+    let first = rpc(
+        "sign_up",
+        json!({"email": email, "password": "fire-crackle-1"}),
+    )
+    .await;
+    let second = rpc(
+        "sign_up",
+        json!({"email": email, "password": "fire-crackle-2"}),
+    )
+    .await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(
+        first, second,
+        "a sign-up does not tell a taken address from a new one"
+    );
+    let count = superuser()
+        .await
+        .query_one(
+            "select count(*) from auth.users where email = $1",
+            &[&email],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(count, 1);
     assert_eq!(
         rpc(
-            "sign_up",
+            "sign_in",
+            json!({"email": email, "password": "fire-crackle-2"})
+        )
+        .await
+        .0,
+        400,
+        "the second sign-up did not change the password"
+    );
+    assert_eq!(
+        rpc(
+            "sign_in",
             json!({"email": email, "password": "fire-crackle-1"})
         )
         .await
         .0,
         200
     );
-    let (status, body) = rpc(
-        "sign_up",
-        json!({"email": email, "password": "fire-crackle-2"}),
-    )
-    .await;
-    assert_eq!(status, 409, "{body}");
+}
+
+/// Five failures, then refused: the right password too, an unknown address alike.
+async fn five_failures_then_refused(email: &str, right_password: &str) {
+    for attempt in 1..=5 {
+        let (status, body) = rpc(
+            "sign_in",
+            json!({"email": email, "password": "not-the-password-0"}),
+        )
+        .await;
+        assert_eq!(status, 400, "failure {attempt} of {email}: {body}");
+    }
+    let response = api(None)
+        .rpc(
+            "sign_in",
+            json!({"email": email, "password": right_password}).to_string(),
+        )
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((890..=900).contains(&wait), "Retry-After {wait}");
+    let body: Value = response.json().await.unwrap();
     assert_eq!(
         body["message"],
-        "an account with this e-mail address already exists"
+        "too many failed sign-ins for this e-mail address: wait, then try again"
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_address_known_or_not() {
+    let email = unique_email("kathleen");
+    rpc(
+        "sign_up",
+        json!({"email": email, "password": "gale-warning-4"}),
+    )
+    .await;
+    five_failures_then_refused(&email, "gale-warning-4").await;
+    five_failures_then_refused(&unique_email("nobody-at-all"), "gale-warning-4").await;
+
+    // The limit ends when the oldest failure leaves the 15-minute window.
+    superuser()
+        .await
+        .execute(
+            "update auth.local_failed_sign_ins set failed_at = failed_at - interval '15 minutes'
+              where address_hash = sha256(convert_to($1, 'UTF8'))",
+            &[&email],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rpc(
+            "sign_in",
+            json!({"email": email, "password": "gale-warning-4"})
+        )
+        .await
+        .0,
+        200
     );
 }
 
@@ -157,8 +256,8 @@ async fn weak_passwords_and_bad_addresses_are_refused_and_create_nothing() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
-        body["message"],
-        "not a valid e-mail address: not-an-address"
+        (body["message"].as_str(), body["details"].as_str()),
+        (Some("not a valid e-mail address"), Some("'not-an-address'"))
     );
     let left = superuser()
         .await

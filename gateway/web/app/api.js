@@ -171,11 +171,17 @@ export async function signIn(email, password) {
   startSession(answer.access_token);
 }
 
-/** Signs up and in; false when Supabase Auth wants the address confirmed first. */
+/**
+ * Signs up and in; false when Supabase Auth wants the address confirmed first. The local
+ * sign-up answers alike for new and taken addresses, so signing in says whether it worked.
+ */
 export async function signUp(email, password) {
-  const answer = settings.auth_url
-    ? await authCall('/signup', { email, password })
-    : await run(db({ anonymous: true }).rpc('sign_up', { email, password }));
+  if (!settings.auth_url) {
+    await run(db({ anonymous: true }).rpc('sign_up', { email, password }));
+    await signIn(email, password);
+    return true;
+  }
+  const answer = await authCall('/signup', { email, password });
   if (!answer.access_token) return false;
   startSession(answer.access_token);
   return true;

@@ -215,14 +215,23 @@ function codesPanel(player) {
       return h('div', { class: 'code' }, card,
         h('p', { class: 'code-text' }, h('code', {}, c.code), ' ', h('a', { href: checkInLink(c.code) }, 'Check-in link', h('span', { class: 'visually-hidden' }, ` for ${c.code}`))),
         h('p', { class: 'actions' }, print, revoke));
-    }) : [h('p', {}, 'No codes: listeners can only choose the room from the list.')]));
+    }) : [h('p', {}, 'No codes yet: listeners can check in only if choosing the room is allowed.')]));
   };
+  // Rooms take their code by default, so nobody checks in from elsewhere to sway the mix.
+  const choosing = h('input', { type: 'checkbox', id: 'check-in-by-choice', checked: Boolean(player.check_in_by_choice) });
+  choosing.addEventListener('change', async () => {
+    const allowed = choosing.checked;
+    const done = await act(choosing, line, () => api.rpc('set_check_in_by_choice', { player_id: player.id, allowed }),
+      () => (allowed ? 'Listeners may also choose this room from the list.' : 'Listeners check in here with a code only.'));
+    if (!done) choosing.checked = !allowed;
+  });
+  const choice = h('p', { class: 'choice' }, choosing, ' ', h('label', { for: 'check-in-by-choice' }, 'Listeners may also check in by choosing this room from the list'));
   const make = h('button', { type: 'button', id: 'new-code' }, 'New check-in code');
   make.addEventListener('click', async () => {
     if (await act(make, line, () => api.rpc('new_checkin_code', { player_id: player.id }), (c) => `New code ${c.code}: print its QR code for the room.`)) await draw();
   });
   load(line, draw);
-  return section('Check-in codes', line, make, list);
+  return section('Check-in codes', line, choice, make, list);
 }
 
 function keyPanel(player) {

@@ -61,12 +61,15 @@ async function rooms(line, redraw) {
   };
   const list = h('ul', { class: 'rooms', id: 'rooms' });
   const fillList = async () => {
-    const players = await api.read('players', (q) => q.order('name'), 'id,name,online,last_seen_at');
+    const players = await api.read('players', (q) => q.order('name'), 'id,name,online,last_seen_at,check_in_by_choice');
+    // A room whose manager has not allowed choosing it takes its code only.
     refresh(list, ...players.map((player) => h('li', {},
       h('span', { class: 'room-name' }, player.name),
       h('span', { class: `badge ${player.online ? 'on' : 'off'}` }, player.online ? 'playing' : 'offline'),
-      h('button', { type: 'button', 'data-player': player.id, 'data-key': `room-${player.id}`, onclick: (event) => checkIn({ player_id: player.id }, event.currentTarget) },
-        h('span', {}, 'Check in'), h('span', { class: 'visually-hidden' }, ` at ${player.name}`)))));
+      player.check_in_by_choice
+        ? h('button', { type: 'button', 'data-player': player.id, 'data-key': `room-${player.id}`, onclick: (event) => checkIn({ player_id: player.id }, event.currentTarget) },
+          h('span', {}, 'Check in'), h('span', { class: 'visually-hidden' }, ` at ${player.name}`))
+        : h('span', { class: 'code-only' }, 'check in with the code in the room'))));
     if (!players.length) list.append(h('li', {}, 'No rooms yet.'));
   };
   await fillList();
