@@ -65,14 +65,14 @@ pub fn apply_rating(
     rating: i32,
 ) -> Result<Option<Vec<f32>>, RatingError> {
     let feeling = Feeling::of(rating)?;
+    // The inputs are held to the tables' rules, so that the preview refuses what a stored
+    // taste or embedding could never be.
     if let Some(u) = current {
-        space::check(u).map_err(RatingError::Preference)?;
+        space::check_taste(u).map_err(RatingError::Preference)?;
     }
-    space::check(embedding).map_err(RatingError::Embedding)?;
+    space::check_weights(embedding).map_err(RatingError::Embedding)?;
     let unchanged = Ok(current.map(<[f32]>::to_vec));
-    let Some(s) = space::normalize(&space::widen(embedding)) else {
-        return unchanged;
-    };
+    let s = space::normalize(&space::widen(embedding)).expect("checked weights are not all zero");
     let next = match (feeling, current) {
         (Feeling::Neutral, _) => return unchanged,
         (Feeling::Like(_), None) => Some(s),
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn cold_start_likes_take_the_sound_and_dislikes_the_prior() {
-        let liked = apply_rating(None, &[0.0, 0.0, 3.0, 4.0, 0.0], 4)
+        let liked = apply_rating(None, &[0.0, 0.0, 0.3, 0.4, 0.0], 4)
             .unwrap()
             .unwrap();
         assert_close(&liked, &[0.0, 0.0, 0.6, 0.8, 0.0]);
@@ -175,12 +175,25 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_embedding_changes_nothing() {
-        assert_eq!(
-            apply_rating(Some(&WAVES), &[0.0; 5], 5).unwrap(),
-            Some(WAVES.to_vec())
-        );
-        assert_eq!(apply_rating(None, &[0.0; 5], 1).unwrap(), None);
+    fn vectors_no_table_would_store_are_refused() {
+        for embedding in [[0.0; 5], [5.0; 5], [-1.0, 0.0, 0.0, 0.0, 1.0], [1e38; 5]] {
+            assert!(
+                matches!(
+                    apply_rating(Some(&WAVES), &embedding, 5),
+                    Err(RatingError::Embedding(_))
+                ),
+                "embedding {embedding:?}"
+            );
+        }
+        for taste in [[0.0; 5], [5.0; 5], [1e38, 0.0, 0.0, 0.0, 0.0]] {
+            assert!(
+                matches!(
+                    apply_rating(Some(&taste), &RAIN, 5),
+                    Err(RatingError::Preference(_))
+                ),
+                "taste {taste:?}"
+            );
+        }
     }
 
     #[test]
