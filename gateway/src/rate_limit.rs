@@ -1,6 +1,6 @@
-//! Failed key exchanges per client address, in a sliding window: past the limit a client is
-//! refused (429) until its oldest failure leaves the window. Keys have 256 random bits, so
-//! this is not what keeps them secret; it keeps a guessing client from costing database work.
+//! Forged player keys per client address, in a sliding window: past the limit a client is
+//! refused (429) until its oldest failure leaves the window. Forged keys never reach the
+//! database (see `player_keys`), so this only slows a guessing client and quiets the log.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -25,33 +25,24 @@ impl FailureLimiter {
         }
     }
 
-    /// `Err(seconds to wait)` when `client` has used up its failures in the window.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        let Some(times) = failures.get_mut(&client) else {
-            return Ok(());
-        };
-        self.forget_old(times, now);
-        if times.len() < self.limit {
-            return Ok(());
-        }
-        let oldest = *times.front().expect("at the limit, so not empty");
-        let wait = self.window.saturating_sub(now - oldest);
-        // Round up: a client retrying after exactly Retry-After seconds must get through.
-        Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
-    }
-
-    pub fn record_failure(&self, client: IpAddr, now: Instant) {
+    /// Counts a failure of `client`: `Err(seconds to wait)` when it had already used up its
+    /// failures in the window (that one is not counted). One step under one lock, so clients
+    /// failing at once cannot all slip under the limit.
+    pub fn fail(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
         let mut failures = self.failures.lock().expect("limiter lock");
         if failures.len() > PRUNE_ABOVE {
             failures.retain(|_, times| times.back().is_some_and(|t| now - *t < self.window));
         }
         let times = failures.entry(client).or_default();
         self.forget_old(times, now);
-        times.push_back(now);
-        if times.len() > self.limit {
-            times.pop_front();
+        if times.len() < self.limit {
+            times.push_back(now);
+            return Ok(());
         }
+        let oldest = *times.front().expect("at the limit, so not empty");
+        let wait = self.window.saturating_sub(now - oldest);
+        // Round up: a client retrying after exactly Retry-After seconds must get through.
+        Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
     }
 
     fn forget_old(&self, times: &mut VecDeque<Instant>, now: Instant) {
@@ -72,25 +63,43 @@ mod tests {
         let limiter = FailureLimiter::new(3, Duration::from_secs(60));
         let start = Instant::now();
         for second in 0..3 {
-            assert_eq!(limiter.check(CLIENT, start), Ok(()));
-            limiter.record_failure(CLIENT, start + Duration::from_secs(second));
+            assert_eq!(
+                limiter.fail(CLIENT, start + Duration::from_secs(second)),
+                Ok(())
+            );
         }
         assert_eq!(
-            limiter.check(CLIENT, start + Duration::from_secs(10)),
+            limiter.fail(CLIENT, start + Duration::from_secs(10)),
             Err(50)
         );
         assert_eq!(
-            limiter.check(CLIENT, start + Duration::from_secs(60)),
+            limiter.fail(CLIENT, start + Duration::from_secs(60)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn failures_at_once_cannot_pass_the_limit() {
+        let limiter = std::sync::Arc::new(FailureLimiter::new(10, Duration::from_secs(60)));
+        let now = Instant::now();
+        let passed: usize = (0..40)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || limiter.fail(CLIENT, now).is_ok())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|thread| usize::from(thread.join().unwrap()))
+            .sum();
+        assert_eq!(passed, 10);
     }
 
     #[test]
     fn other_clients_are_not_limited() {
         let limiter = FailureLimiter::new(1, Duration::from_secs(60));
         let now = Instant::now();
-        limiter.record_failure(CLIENT, now);
-        assert!(limiter.check(CLIENT, now).is_err());
-        assert_eq!(limiter.check(IpAddr::from([10, 0, 0, 1]), now), Ok(()));
+        assert_eq!(limiter.fail(CLIENT, now), Ok(()));
+        assert!(limiter.fail(CLIENT, now).is_err());
+        assert_eq!(limiter.fail(IpAddr::from([10, 0, 0, 1]), now), Ok(()));
     }
 }

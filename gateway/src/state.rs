@@ -2,6 +2,7 @@
 
 use crate::auth::Keys;
 use crate::config::Config;
+use crate::player_keys::KeySigner;
 use crate::rate_limit::FailureLimiter;
 use crate::web::Site;
 use anyhow::{bail, Context, Result};
@@ -16,6 +17,7 @@ pub struct AppState {
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
     pub keys: Arc<Keys>,
+    pub key_signer: Arc<KeySigner>,
     pub failures: Arc<FailureLimiter>,
     pub max_upload_bytes: u64,
     pub site: Arc<Site>,
@@ -63,6 +65,7 @@ impl AppState {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             bucket: config.s3_bucket.clone(),
             keys: Arc::new(Keys::new(&config.jwt_secret)),
+            key_signer: Arc::new(KeySigner::new(&config.jwt_secret)),
             failures: Arc::new(FailureLimiter::new(
                 config.key_failures_per_minute,
                 Duration::from_secs(60),
