@@ -1,6 +1,9 @@
-//! Who is calling: the bearer JWT, verified exactly as PostgREST verifies it (HS256, the
-//! stack's secret, audience `authenticated`, not expired), and the player JWTs the gateway
-//! issues. Roles beyond the token (admin, manager) are decided in the database, never here.
+//! Who is calling: the bearer JWT, verified as PostgREST verifies it (HS256, the stack's
+//! secret, audience `authenticated`, `exp` and `nbf` with PostgREST's 30 s allowance for clock
+//! skew), then held to the database's token policy (`postgrest_hooks.token_refusal`: the claims a
+//! token must carry, and revocation), which PostgREST's pre-request hook applies too; and the
+//! player JWTs the gateway issues. Roles beyond the token (admin, manager) are decided in the
+//! database, never here.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -10,11 +13,16 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 /// The audience PostgREST is configured with (`jwt-aud`), as Supabase Auth issues it.
 const AUDIENCE: &str = "authenticated";
+
+/// PostgREST 12 accepts a token this long past its `exp` (and before its `nbf`); so does the
+/// gateway, so that both agree on every token.
+const CLOCK_SKEW_SECONDS: u64 = 30;
 
 /// How long a player JWT lasts; the player trades its key again before it runs out.
 pub const PLAYER_TOKEN_SECONDS: u64 = 300;
@@ -30,8 +38,8 @@ impl Keys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud"]);
-        // PostgREST 12 allows no clock skew; neither do we, so both agree on every token.
-        validation.leeway = 0;
+        validation.validate_nbf = true;
+        validation.leeway = CLOCK_SKEW_SECONDS;
         Keys {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -54,13 +62,13 @@ impl Keys {
     }
 
     /// The user and session of a signed-in user's JWT; a player's or anon's token is refused.
-    pub fn user_session(&self, token: &str) -> ApiResult<UserSession> {
-        let claims = self.verify(token)?;
+    pub async fn user_session(&self, state: &AppState, token: &str) -> ApiResult<UserSession> {
+        let claims = self.verify(state, token).await?;
         let user_id = claims
             .sub
             .as_deref()
             .and_then(|sub| Uuid::parse_str(sub).ok())
-            .filter(|_| claims.role.as_deref() != Some("player"))
+            .filter(|_| claims.role.as_deref() == Some("authenticated"))
             .ok_or_else(|| ApiError::unauthorized("invalid_token", "the JWT names no user"))?;
         Ok(UserSession {
             user_id,
@@ -68,19 +76,36 @@ impl Keys {
         })
     }
 
-    fn verify(&self, token: &str) -> ApiResult<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    /// The claims of a token with a good signature that the token policy accepts.
+    async fn verify(&self, state: &AppState, token: &str) -> ApiResult<Claims> {
+        let claims = jsonwebtoken::decode::<Value>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|error| {
                 let message = match error.kind() {
                     jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the JWT has expired",
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                        "the JWT is not valid yet (nbf)"
+                    }
                     jsonwebtoken::errors::ErrorKind::InvalidAudience => {
                         "the JWT is for another audience"
                     }
                     _ => "the JWT is invalid",
                 };
                 ApiError::unauthorized("invalid_token", message)
-            })
+            })?;
+        let client = state.db.get().await?;
+        let refusal: Option<String> = client
+            .query_one(
+                "select postgrest_hooks.token_refusal($1::jsonb)",
+                &[&claims],
+            )
+            .await?
+            .get(0);
+        if let Some(refusal) = refusal {
+            return Err(ApiError::unauthorized("invalid_token", refusal));
+        }
+        serde_json::from_value(claims)
+            .map_err(|_| ApiError::unauthorized("invalid_token", "the JWT's claims are malformed"))
     }
 }
 
@@ -160,19 +185,24 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let claims = state.keys.verify(bearer_token(&parts.headers)?)?;
+        let claims = state
+            .keys
+            .verify(state, bearer_token(&parts.headers)?)
+            .await?;
         match (claims.role.as_deref(), claims.player_id, claims.sub) {
             (Some("player"), Some(player_id), _) => Ok(Caller::Player(player_id)),
             (Some("player"), None, _) => Err(ApiError::unauthorized(
                 "invalid_token",
                 "a player JWT needs a player_id claim",
             )),
-            (_, _, Some(sub)) => Uuid::parse_str(&sub).map(Caller::User).map_err(|_| {
-                ApiError::unauthorized("invalid_token", "the JWT's sub is not a user id")
-            }),
+            (Some("authenticated"), _, Some(sub)) => {
+                Uuid::parse_str(&sub).map(Caller::User).map_err(|_| {
+                    ApiError::unauthorized("invalid_token", "the JWT's sub is not a user id")
+                })
+            }
             _ => Err(ApiError::unauthorized(
                 "invalid_token",
-                "the JWT names no user (sub) or player",
+                "only a signed-in user's (role authenticated) or a player's JWT may call the gateway",
             )),
         }
     }
@@ -182,22 +212,23 @@ impl FromRequestParts<AppState> for Caller {
 mod tests {
     use super::*;
 
+    fn decode(keys: &Keys, token: &str) -> jsonwebtoken::errors::Result<Value> {
+        jsonwebtoken::decode::<Value>(token, &keys.decoding, &keys.validation).map(|d| d.claims)
+    }
+
     #[test]
     fn a_player_token_verifies_with_the_contract_claims() {
         let keys = Keys::new("a-secret-of-at-least-thirty-two-chars!");
-        let token = keys.player_token(42);
-        let claims = keys.verify(&token).unwrap();
-        assert_eq!(claims.role.as_deref(), Some("player"));
-        assert_eq!(claims.player_id, Some(42));
-        assert!(claims.sub.is_none());
+        let claims = decode(&keys, &keys.player_token(42)).unwrap();
+        assert_eq!(claims["role"], "player");
+        assert_eq!(claims["player_id"], 42);
+        assert_eq!(claims["aud"], AUDIENCE);
+        assert!(claims.get("sub").is_none());
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let token = Keys::new("another-secret-of-thirty-two-characters").player_token(1);
-        let error = Keys::new("a-secret-of-at-least-thirty-two-chars!")
-            .verify(&token)
-            .unwrap_err();
-        assert_eq!(error.status, 401);
+        assert!(decode(&Keys::new("a-secret-of-at-least-thirty-two-chars!"), &token).is_err());
     }
 }

@@ -323,7 +323,7 @@ async fn query_value(
 }
 
 /// The signed-in user of a request, as GoTrue checks it: no token is 401, a bad one 403.
-fn signed_in(state: &AppState, headers: &HeaderMap) -> AuthResult<UserSession> {
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> AuthResult<UserSession> {
     let token = auth::bearer_token(headers).map_err(|error| {
         if error.code == "missing_token" {
             AuthError::new(
@@ -337,13 +337,20 @@ fn signed_in(state: &AppState, headers: &HeaderMap) -> AuthResult<UserSession> {
     })?;
     state
         .keys
-        .user_session(token)
-        .map_err(|error| AuthError::new(StatusCode::FORBIDDEN, "bad_jwt", error.message))
+        .user_session(state, token)
+        .await
+        .map_err(|error| {
+            if error.status == StatusCode::SERVICE_UNAVAILABLE {
+                AuthError::new(error.status, "service_unavailable", error.message)
+            } else {
+                AuthError::new(StatusCode::FORBIDDEN, "bad_jwt", error.message)
+            }
+        })
 }
 
 /// `GET /auth/v1/user`: the user of a live session.
 async fn user(State(state): State<AppState>, headers: HeaderMap) -> AuthResult<Json<Value>> {
-    let caller = signed_in(&state, &headers)?;
+    let caller = signed_in(&state, &headers).await?;
     query_value(
         &state,
         "select auth.local_user($1, $2)",
@@ -373,7 +380,7 @@ async fn logout(
     headers: HeaderMap,
     Query(scope): Query<Scope>,
 ) -> AuthResult<StatusCode> {
-    let caller = signed_in(&state, &headers)?;
+    let caller = signed_in(&state, &headers).await?;
     let scope = scope.scope.unwrap_or_else(|| "global".to_string());
     if !matches!(scope.as_str(), "global" | "local" | "others") {
         return Err(AuthError::bad_request(

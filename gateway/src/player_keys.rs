@@ -6,7 +6,8 @@
 //! guessing client costs no database work and the limit on wrong keys never has to stand in
 //! front of a real one. The database keeps only the key's SHA-256 (a fast hash is right for a
 //! key this random), one key per player, so rotating replaces it and revoking deletes it, and
-//! either refuses the old key at once. A player trades its key for a 5-minute JWT.
+//! either refuses the old key, and ends the tokens traded for it, at once. A player trades its
+//! key for a 5-minute JWT.
 
 use crate::auth::{Caller, PLAYER_TOKEN_SECONDS};
 use crate::error::{ApiError, ApiResult};
@@ -108,8 +109,9 @@ pub async fn issue(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_manager(&state, caller, player_id).await?;
     let key = state.key_signer.new_key(player_id);
-    let client = state.db.get().await?;
-    let inserted = client
+    let mut client = state.db.get().await?;
+    let transaction = client.transaction().await?;
+    let inserted = transaction
         .query_one(
             "insert into cosound.player_keys (player_id, key_hash) values ($1, $2)
              on conflict (player_id) do update
@@ -129,6 +131,9 @@ pub async fn issue(
         }
         Err(error) => return Err(error.into()),
     };
+    // The tokens of the key this one replaces end with it.
+    end_tokens(&transaction, player_id).await?;
+    transaction.commit().await?;
     tracing::info!(player_id, "player key issued");
     Ok((
         StatusCode::CREATED,
@@ -140,15 +145,31 @@ pub async fn issue(
     ))
 }
 
-/// `DELETE /players/{id}/key`: revokes the key; its tokens still run out within 5 minutes.
+/// Ends every token the player holds now (`cosound.token_cutoffs`): PostgREST and the gateway
+/// refuse them from the next request on.
+async fn end_tokens(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    player_id: i64,
+) -> ApiResult<()> {
+    transaction
+        .execute(
+            "select cosound.revoke_tokens('player:' || $1::bigint)",
+            &[&player_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// `DELETE /players/{id}/key`: revokes the key and ends its tokens at once.
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(player_id): PathParams<i64>,
 ) -> ApiResult<StatusCode> {
     require_manager(&state, caller, player_id).await?;
-    let client = state.db.get().await?;
-    let deleted = client
+    let mut client = state.db.get().await?;
+    let transaction = client.transaction().await?;
+    let deleted = transaction
         .execute(
             "delete from cosound.player_keys where player_id = $1",
             &[&player_id],
@@ -159,6 +180,8 @@ pub async fn revoke(
             "player {player_id} has no key to revoke"
         )));
     }
+    end_tokens(&transaction, player_id).await?;
+    transaction.commit().await?;
     tracing::info!(player_id, "player key revoked");
     Ok(StatusCode::NO_CONTENT)
 }

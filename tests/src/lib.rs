@@ -53,6 +53,7 @@ pub fn listener_claims(sub: &str) -> Value {
         "role": "authenticated",
         "aud": "authenticated",
         "email": format!("{sub}@example.test"),
+        "iat": now(),
         "exp": now() + 3600,
     })
 }

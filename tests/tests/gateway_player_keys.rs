@@ -209,7 +209,10 @@ async fn forged_keys_past_the_limit_get_429_but_a_real_key_always_gets_through()
 
     // The device behind the same address is not locked out by them.
     let (status, body, _) = exchange_at(&gateway.url, &key).await;
-    assert_eq!(status, 200, "a real key gets through a limited address: {body}");
+    assert_eq!(
+        status, 200,
+        "a real key gets through a limited address: {body}"
+    );
     assert_eq!(body["player_id"], player);
     // A real key that was revoked is refused as invalid, never as "wait".
     revoke(Some(&admin_token), player).await;
