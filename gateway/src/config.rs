@@ -41,6 +41,10 @@ pub struct Config {
     #[arg(long, env = "COSOUND_MAX_UPLOAD_BYTES", default_value_t = 200 * 1024 * 1024)]
     pub max_upload_bytes: u64,
 
+    /// Longest sound accepted, in minutes of decoded audio; a longer one is refused with 413.
+    #[arg(long, env = "COSOUND_MAX_UPLOAD_MINUTES", default_value_t = 30)]
+    pub max_upload_minutes: u32,
+
     /// Wrong player keys one address may send per minute before it gets 429.
     #[arg(long, env = "COSOUND_KEY_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub key_failures_per_minute: usize,

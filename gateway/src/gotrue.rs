@@ -7,7 +7,7 @@
 use crate::auth::{self, UserSession};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/v1/user", get(user))
         .route("/auth/v1/logout", post(logout))
         .layer(middleware::from_fn(error_format))
+        // Credentials and refresh tokens are small: nothing larger is read.
+        .layer(DefaultBodyLimit::max(crate::rest::MAX_BODY_BYTES))
         // Apps served from elsewhere (a dev server, a phone) call these, as they call GoTrue.
         .layer(
             CorsLayer::new()

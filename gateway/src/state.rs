@@ -20,6 +20,7 @@ pub struct AppState {
     pub key_signer: Arc<KeySigner>,
     pub failures: Arc<FailureLimiter>,
     pub max_upload_bytes: u64,
+    pub max_upload_minutes: u32,
     pub site: Arc<Site>,
     /// PostgREST, proxied at `/rest/v1`.
     pub postgrest_url: String,
@@ -71,6 +72,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             max_upload_bytes: config.max_upload_bytes,
+            max_upload_minutes: config.max_upload_minutes,
             site: Arc::new(Site::new(config)?),
             postgrest_url: config.postgrest_url.clone(),
         })

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{Cursor, ErrorKind};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use symphonia::core::audio::SampleBuffer;
@@ -38,8 +39,9 @@ pub struct Decoded {
 }
 
 /// Sees every decoded packet as interleaved frames: the samples, the
-/// channel count and the sample rate.
-pub type Observer<'a> = &'a mut dyn FnMut(&[f32], usize, u32);
+/// channel count and the sample rate. `Break` stops the decoding there (the
+/// observer has seen enough, e.g. a file longer than it accepts).
+pub type Observer<'a> = &'a mut dyn FnMut(&[f32], usize, u32) -> ControlFlow<()>;
 
 /// Decodes a file; its extension, if any, is a hint for the container.
 pub fn decode_file(path: &Path) -> Result<Decoded> {
@@ -136,6 +138,7 @@ fn decode_source(
         && params.bits_per_coded_sample.or(params.bits_per_sample) == Some(16))
     .then(|| params.channels.map_or(1, |c| c.count().max(1)));
     let mut cut = false;
+    let mut stopped = false;
     loop {
         let packet = match format.next_packet() {
             Ok(packet) => packet,
@@ -179,7 +182,10 @@ fn decode_source(
             (buffer.samples(), channels)
         };
         if let Some(observe) = observe.as_mut() {
-            observe(frames, channels, sample_rate);
+            if observe(frames, channels, sample_rate).is_break() {
+                stopped = true;
+                break;
+            }
         }
         if !cut {
             push_mono(frames, channels, &mut samples);
@@ -198,7 +204,7 @@ fn decode_source(
         // header says (encoder delay and padding): only a real shortfall counts.
         let slack = expected / 100 + 4096;
         let decoded = samples.len() as u64;
-        if !cut && decoded + slack < expected {
+        if !cut && !stopped && decoded + slack < expected {
             return Err(Error::Truncated {
                 name: name.into(),
                 decoded,

@@ -155,6 +155,7 @@ fn an_observed_decoding_embeds_as_embed_file_and_shows_the_whole_file() {
         let samples = load_file_observed(&path, &mut |interleaved, channels, _| {
             frames += (interleaved.len() / channels) as u64;
             channels_seen = channels;
+            std::ops::ControlFlow::Continue(())
         })
         .unwrap();
         assert_eq!(samples, load_file(&path).unwrap(), "{}", path.display());

@@ -1,7 +1,7 @@
 //! Reading an audio file (wav, flac, ogg/vorbis, mp3) into a [`Clip`] at
 //! the mix's sample rate.
 //!
-//! Each sound is decoded once, whole, into memory: looping and crossfades
+//! Each sound is decoded once, whole (up to [`MAX_SECONDS`]), into memory: looping and crossfades
 //! are then sample-exact and cost only additions on the audio thread.
 //! rodio's decoder (symphonia inside) reads the containers; rates are
 //! converted with rubato's band-limited resampler, since rodio's own
@@ -21,9 +21,17 @@ use crate::mix::Clip;
 /// Resampler block length in frames (sets the anti-aliasing filter).
 const RESAMPLE_CHUNK: usize = 1024;
 
+/// The longest sound decoded, as the gateway's default upload limit: a file that decodes to
+/// more (a damaged or planted one) is refused before it fills memory.
+pub const MAX_SECONDS: u64 = 30 * 60;
+
 /// Decodes `path` to mono or stereo (the first two channels of anything
 /// wider) at `rate` Hz.
 pub fn decode_file(path: &Path, rate: u32) -> Result<Clip> {
+    decode_within(path, rate, MAX_SECONDS)
+}
+
+fn decode_within(path: &Path, rate: u32, max_seconds: u64) -> Result<Clip> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let byte_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -41,7 +49,13 @@ pub fn decode_file(path: &Path, rate: u32) -> Result<Clip> {
     let decoder = builder.build().map_err(|e| bad(e.to_string()))?;
     let channels = usize::from(decoder.channels().get());
     let from_rate = decoder.sample_rate().get();
-    let samples: Vec<f32> = decoder.collect();
+    let limit = max_seconds as usize * from_rate as usize * channels;
+    let samples: Vec<f32> = decoder.take(limit + 1).collect();
+    if samples.len() > limit {
+        return Err(bad(format!(
+            "longer than {max_seconds} s, the longest sound played"
+        )));
+    }
     if samples.len() < channels {
         return Err(bad("no audio in the file".into()));
     }
@@ -90,6 +104,26 @@ fn resample(samples: Vec<f32>, channels: usize, from: u32, to: u32) -> Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sound_longer_than_the_limit_is_refused_without_decoding_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..3 * 8_000 {
+            writer.write_sample(((i % 50) * 300) as i16).unwrap();
+        }
+        writer.finalize().unwrap();
+        assert!(decode_within(&path, 8_000, 3).is_ok());
+        let error = decode_within(&path, 8_000, 2).unwrap_err().to_string();
+        assert!(error.contains("longer than 2 s"), "{error}");
+    }
 
     #[test]
     fn resampling_keeps_duration_and_pitch() {

@@ -2,7 +2,7 @@
 //! input never reaches the HTTP status line, answers do not tell who has an account or a code,
 //! a room cannot be swayed from outside it, and every list and text has a bound.
 
-use cosound_e2e::{api_url, new_player, new_song, new_user, rpc, superuser};
+use cosound_e2e::{api_url, gateway_url, get, new_player, new_song, new_user, rpc, superuser};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -324,4 +324,68 @@ async fn lists_and_texts_have_bounds_named_in_the_refusal() {
         quoted.len() < 150 && quoted.contains("313 characters"),
         "{quoted}"
     );
+}
+
+#[tokio::test]
+async fn bodies_through_the_front_door_are_bounded() {
+    let url = format!("{}/rest/v1/rpc/sign_in", gateway_url());
+    // Just past the bound, so that the client has sent it all when the refusal comes (a
+    // larger one is cut off by the same refusal, mid-send).
+    let huge = format!(
+        r#"{{"email": "{}", "password": "x"}}"#,
+        "a".repeat(80 << 10)
+    );
+    let client = reqwest::Client::new();
+    let announced = client
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(huge.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(announced.status().as_u16(), 413);
+    let refusal: Value = announced.json().await.unwrap();
+    assert_eq!(
+        refusal["message"],
+        "a request body to the API is at most 64 KiB"
+    );
+
+    // Sent in chunks, with no length announced: refused as soon as it passes the bound.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = huge
+        .into_bytes()
+        .chunks(1 << 12)
+        .map(|chunk| Ok(chunk.to_vec()))
+        .collect();
+    let streamed = client
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status().as_u16(), 413);
+}
+
+#[tokio::test]
+async fn a_read_returns_at_most_1000_rows() {
+    let db = superuser().await;
+    let (manager_id, manager) = new_user(&db, &["manager"]).await;
+    let player = new_player(&db, Some(&manager_id)).await;
+    let song = new_song(&db, "soundscape", "[1,0,0,0,0]").await;
+    db.execute(
+        "insert into cosound.plays (player_id, song_id, played_at)
+         select $1, $2, now() - make_interval(secs => g) from generate_series(1, 1001) g",
+        &[&player, &song],
+    )
+    .await
+    .unwrap();
+    let (status, rows) = get(
+        Some(&manager),
+        &format!("play_history?player_id=eq.{player}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(rows.as_array().unwrap().len(), 1000);
 }

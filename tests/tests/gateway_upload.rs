@@ -181,6 +181,28 @@ async fn a_file_over_the_limit_is_413() {
 }
 
 #[tokio::test]
+async fn audio_longer_than_the_limit_is_413_and_no_song() {
+    let db = superuser().await;
+    let (_, admin) = new_user(&db, &["admin"]).await;
+    let gateway = OwnGateway::start(&config(&[("--max-upload-minutes", "1")])).await;
+    let title = format!("Endless {}", unique_seed());
+    let (status, body) = upload_to(
+        &gateway.url,
+        Some(&admin),
+        &format!("title={title}&type=soundscape"),
+        wav(61.0, 8_000, unique_seed()),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"], "audio_too_long");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("longer than 1 min,"));
+    assert_eq!(songs_titled(&db, &title).await, 0);
+}
+
+#[tokio::test]
 async fn an_unreachable_bucket_is_503_and_no_song() {
     let db = superuser().await;
     let (_, admin) = new_user(&db, &["admin"]).await;

@@ -8,6 +8,7 @@ use cosound_ml::clip::load_file_observed;
 use cosound_ml::error::Error as MlError;
 use cosound_ml::model::{Embedding, Model};
 use ebur128::{EbuR128, Mode};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -36,7 +37,10 @@ const BLOCK_SAMPLES: usize = 1 << 16;
 /// Blocks decoded ahead of the meter, at most (1 MiB).
 const BLOCKS_AHEAD: usize = 4;
 
-pub fn analyse(path: &Path) -> Result<Analysis, ApiError> {
+/// Decodes, measures and embeds the file at `path`, refusing (413) audio that lasts longer
+/// than `max_seconds`: decoding stops there, so a small file that decodes to hours costs no
+/// more than the longest sound accepted.
+pub fn analyse(path: &Path, max_seconds: u32) -> Result<Analysis, ApiError> {
     // The meter, the costliest step for a long file, runs on a thread of its own while the
     // decoder goes on and the model embeds the analysed part.
     let (blocks, received) = mpsc::sync_channel::<Block>(BLOCKS_AHEAD);
@@ -51,16 +55,36 @@ pub fn analyse(path: &Path) -> Result<Analysis, ApiError> {
         let mut feed = Feed {
             blocks,
             block: Block::default(),
+            seconds: 0.0,
         };
         let samples = load_file_observed(path, &mut |frames, channels, rate| {
-            feed.add(frames, channels, rate)
+            feed.add(frames, channels, rate);
+            if feed.seconds > f64::from(max_seconds) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         });
         feed.flush();
+        let too_long = feed.seconds > f64::from(max_seconds);
         drop(feed);
         let embedding = samples.map(|samples| Model::default_model().embed_samples(samples));
-        (embedding, metering.join().expect("the meter's thread ends"))
+        (
+            embedding.map(|embedding| (embedding, too_long)),
+            metering.join().expect("the meter's thread ends"),
+        )
     });
-    let embedding = embedding.map_err(|error| refusal(error, path))?;
+    let (embedding, too_long) = embedding.map_err(|error| refusal(error, path))?;
+    if too_long {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "audio_too_long",
+            format!(
+                "the audio lasts longer than {} min, the longest a sound may be (COSOUND_MAX_UPLOAD_MINUTES)",
+                max_seconds / 60
+            ),
+        ));
+    }
     let (frames, sample_rate, loudness) = meter.finish()?;
     let duration_ms = (frames as f64 * 1000.0 / f64::from(sample_rate)).round();
     Ok(Analysis {
@@ -82,10 +106,13 @@ struct Block {
 struct Feed {
     blocks: mpsc::SyncSender<Block>,
     block: Block,
+    /// How much audio the decoder has shown so far.
+    seconds: f64,
 }
 
 impl Feed {
     fn add(&mut self, frames: &[f32], channels: usize, rate: u32) {
+        self.seconds += (frames.len() / channels) as f64 / f64::from(rate);
         if (channels, rate) != (self.block.channels, self.block.rate)
             || self.block.samples.len() >= BLOCK_SAMPLES
         {

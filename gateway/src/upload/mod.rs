@@ -90,8 +90,9 @@ pub async fn upload(
         }
     }
     let file = spooled.file.clone();
+    let max_seconds = state.max_upload_minutes * 60;
     let (analysis, stored) = tokio::join!(
-        tokio::task::spawn_blocking(move || audio::analyse(file.path())),
+        tokio::task::spawn_blocking(move || audio::analyse(file.path(), max_seconds)),
         transfer.uploaded(),
     );
     let analysis = analysis.unwrap_or_else(|error| {
