@@ -182,39 +182,3 @@ begin
   return json_build_object('user_id', uid, 'role', role, 'revoked', found);
 end
 $$;
-
-create or replace function api.report_play(song_id bigint, event text, detail text default null)
-returns json
-language plpgsql volatile security definer set search_path = ''
-as $$
-declare
-  device bigint := cosound.require_player();
-  play bigint;
-begin
-  if not exists (select from cosound.songs s where s.id = report_play.song_id) then
-    perform cosound.refuse(404, format('no song with id %s', report_play.song_id));
-  end if;
-  case event
-    when 'start' then
-      insert into cosound.plays (player_id, song_id) values (device, report_play.song_id)
-      returning id into play;
-    when 'end' then
-      update cosound.plays p set ended_at = now()
-       where p.id = (select p2.id from cosound.plays p2
-                      where p2.player_id = device and p2.song_id = report_play.song_id
-                        and p2.ended_at is null
-                      order by p2.played_at desc limit 1)
-      returning p.id into play;
-      if play is null then
-        perform cosound.refuse(409, format('song %s was not reported as started', report_play.song_id));
-      end if;
-    when 'failed' then
-      insert into cosound.play_failures (player_id, song_id, detail)
-      values (device, report_play.song_id, left(coalesce(detail, ''), 1000));
-    else
-      raise sqlstate '22023'
-        using message = format('event is start, end or failed, not %s', cosound.quoted(event));
-  end case;
-  return json_build_object('player_id', device, 'song_id', report_play.song_id, 'event', event, 'play_id', play);
-end
-$$;

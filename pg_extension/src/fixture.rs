@@ -106,6 +106,30 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0028_api_document.sql",
         include_str!("../../sql/0028_api_document.sql"),
     ),
+    (
+        "sql/0029_refusals.sql",
+        include_str!("../../sql/0029_refusals.sql"),
+    ),
+    (
+        "sql/0030_closed_leaks_and_bounds.sql",
+        include_str!("../../sql/0030_closed_leaks_and_bounds.sql"),
+    ),
+    (
+        "sql/0031_rooms_resist_swaying.sql",
+        include_str!("../../sql/0031_rooms_resist_swaying.sql"),
+    ),
+    (
+        "sql/0032_token_policy.sql",
+        include_str!("../../sql/0032_token_policy.sql"),
+    ),
+    (
+        "sql/0033_bounded_reads.sql",
+        include_str!("../../sql/0033_bounded_reads.sql"),
+    ),
+    (
+        "sql/0034_plays_per_player.sql",
+        include_str!("../../sql/0034_plays_per_player.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -10,6 +10,7 @@
 //! - `recommend`: the recency penalty and the exact top k read from a distance-ordered stream.
 //! - `group`: the group vector of the listeners at a player.
 //! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
+//! - `refresh`: the queue refresh of one player or all, as set-based reads and writes.
 //! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
 //! - `api`: the SQL-facing functions and the vote trigger, one file per family; `api::recommend`'s
@@ -24,6 +25,7 @@ pub mod password;
 pub mod preference;
 pub mod queue;
 pub mod recommend;
+mod refresh;
 pub mod space;
 pub mod token;
 mod vector;

@@ -14,8 +14,8 @@ use crate::recommend::Ranked;
 pub const LAYERS: usize = 3;
 /// A layer fitting less than this fraction as well as the best one is left out.
 pub const MIN_LAYER_WEIGHT: f64 = 0.5;
-/// A queue is recomputed at least this often, so plays at other players and the fading of the
-/// recency penalty reach it even when nothing else changes.
+/// A queue is recomputed at least this often, so that the fading of the recency penalty reaches
+/// it even when nothing else changes.
 pub const STALE_AFTER_SECONDS: f64 = 300.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,13 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role of a stored queue row; `None` for one this build does not know.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Role::Layer, Role::Instrumental]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Layer => "layer",

@@ -1,6 +1,7 @@
--- The seed's recommendation formula, kept as it was to check and time the extension against:
--- each song's latest play by a lateral subquery over the whole history, the recency penalty
--- 0.05 * exp(-h / 6) (never played: 24 h ago), lowest adjusted distance first, ties by id.
+-- The seed's recommendation formula, to check and time the extension against: each song's
+-- latest play at the player by a lateral subquery over the whole history (plays count where
+-- they happened; with no player, none counts), the recency penalty 0.05 * exp(-h / 6) (never
+-- played: 24 h ago), lowest adjusted distance first, ties by id.
 -- Created per connection (pg_temp) by the in-database tests and the benchmarks.
 create function pg_temp.seed_recommend(
   target extensions.vector, k integer, player bigint default null, kind text default null
@@ -14,7 +15,8 @@ as $$
                           / 3600.0) / 6.0) as adjusted
     from cosound.songs s
     left join lateral (select max(p.played_at) as played_at
-                         from cosound.plays p where p.song_id = s.id) lp on true
+                         from cosound.plays p
+                        where p.song_id = s.id and p.player_id = player) lp on true
    where s.embedding is not null
      and (kind is null or s.type::text = kind)
      and (player is null

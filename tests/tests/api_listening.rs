@@ -327,10 +327,17 @@ async fn a_device_reads_its_queue_beats_and_reports_what_it_plays() {
     let last_played = select(&manager, "songs", Some(("id", song.to_string()))).await[0]
         ["last_played_at"]
         .clone();
-    assert_eq!(
-        last_played, history[0]["played_at"],
-        "the recency penalty sees the play"
-    );
+    assert_eq!(last_played, history[0]["played_at"]);
+    let penalised: bool = db
+        .query_one(
+            "select played_at = $3::text::timestamptz from cosound.last_plays
+              where player_id = $1 and song_id = $2",
+            &[&player, &song, &history[0]["played_at"].as_str().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(penalised, "this player's recency penalty sees the play");
     let failures = select(
         &manager,
         "play_failures",

@@ -5,6 +5,6 @@ mod auth;
 mod checks;
 mod preference;
 mod queue;
-mod recommend;
+pub(crate) mod recommend;
 mod survey;
 mod votes;

@@ -6,8 +6,9 @@
 //! index with strict-order iterative scans above `recommend::EXACT_SCAN_MAX_CANDIDATES`. Should
 //! the index run dry before the early stop has proved the ranking complete (its read limit,
 //! `hnsw.max_scan_tuples`, a filter few songs pass), the call falls back to the exact scan.
-//! Each song's last play comes from `songs.last_played_at`, kept current by the plays table's
-//! triggers: no history is read.
+//! Each song's last play at the player comes from `cosound.last_plays`, kept current by the
+//! plays table's triggers: no history is read. Plays elsewhere do not count, and with no player
+//! none does.
 
 mod catalogue;
 
@@ -173,7 +174,9 @@ fn scan(
         }
     };
     let mut query = format!(
-        "select s.id, {distance} as distance, s.last_played_at
+        "select s.id, {distance} as distance,
+                (select lp.played_at from cosound.last_plays lp
+                  where lp.player_id = $3 and lp.song_id = s.id)
            from cosound.songs s
           where s.embedding is not null"
     );
@@ -266,7 +269,8 @@ mod tests {
              insert into cosound.player_library (player_id, song_id)
              select (select min(id) from cosound.players), id from cosound.songs where random() < 0.3;
              insert into cosound.plays (player_id, song_id, played_at)
-             select (select max(id) from cosound.players), s.id,
+             select case when random() < 0.7 then (select max(id) from cosound.players)
+                         else (select min(id) from cosound.players) end, s.id,
                     now() - make_interval(hours => floor(random() * 30)::int)
                from cosound.songs s, generate_series(1, 3)
               where random() < 0.4",

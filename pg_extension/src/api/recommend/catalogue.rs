@@ -1,5 +1,6 @@
 //! The catalogue held in memory, to rank many targets at once (refreshing every queue): each
-//! song's embedding, type and recency penalty are read once, not once per target.
+//! song's embedding and type are read once, not once per target, and each player's recency
+//! penalties once per player (`recent_plays`).
 //!
 //! The rankings are exactly `recommend_with_penalty`'s. Distances computed here in f64 only
 //! choose each target's shortlist (`recommend::shortlist`); the shortlisted songs' distances
@@ -17,7 +18,6 @@ struct Song {
     id: i64,
     embedding: Vec<f32>,
     song_type: SongType,
-    penalty: f64,
 }
 
 /// Every song with an embedding.
@@ -27,23 +27,31 @@ pub(crate) struct Catalogue {
 }
 
 /// One ranking wanted: the best `k` songs of `song_type` for `target`, only from `library`
-/// when the player has one.
+/// when the player has one, with the penalties of the songs the player has played.
 pub(crate) struct Request<'a> {
     pub target: &'a [f32],
     pub k: usize,
     pub song_type: SongType,
     pub library: Option<&'a HashSet<i64>>,
+    pub played: Option<&'a HashMap<i64, f64>>,
+}
+
+impl Request<'_> {
+    fn penalty(&self, song_id: i64) -> f64 {
+        self.played
+            .and_then(|played| played.get(&song_id).copied())
+            .unwrap_or_else(|| recommend::penalty(None))
+    }
 }
 
 impl Catalogue {
     /// The catalogue, or `None` when it holds more songs than an exact scan serves
     /// (`EXACT_SCAN_MAX_CANDIDATES`): each ranking is then better served by the index.
     pub(crate) fn load() -> Option<Self> {
-        let now = pgrx::datetime::now();
         let songs = Spi::connect(|client| {
             client
                 .select(
-                    "select id, embedding::real[], type::text, last_played_at
+                    "select id, embedding::real[], type::text
                        from cosound.songs
                       where embedding is not null
                       limit $1",
@@ -56,7 +64,6 @@ impl Catalogue {
                         id: row.get::<i64>(1)?.expect("songs.id is not null"),
                         embedding: row.get::<Vec<f32>>(2)?.expect("the embedding is not null"),
                         song_type: SongType::parse(&song_type).expect("a known song type"),
-                        penalty: penalty_at(now, row.get(4)?),
                     })
                 })
                 .collect::<spi::Result<Vec<_>>>()
@@ -73,6 +80,33 @@ impl Catalogue {
         Some(Catalogue { songs, by_id })
     }
 
+    /// The recency penalty of each song each of `players` has played, by player.
+    pub(crate) fn recent_plays(players: &[i64]) -> HashMap<i64, HashMap<i64, f64>> {
+        let now = pgrx::datetime::now();
+        let mut played: HashMap<i64, HashMap<i64, f64>> = HashMap::new();
+        Spi::connect(|client| {
+            for row in client.select(
+                "select lp.player_id, lp.song_id, lp.played_at
+                   from unnest($1::bigint[]) as wanted (player_id)
+                   join cosound.last_plays lp on lp.player_id = wanted.player_id",
+                None,
+                &[players.to_vec().into()],
+            )? {
+                let player = row
+                    .get::<i64>(1)?
+                    .expect("last_plays.player_id is not null");
+                let song = row.get::<i64>(2)?.expect("last_plays.song_id is not null");
+                played
+                    .entry(player)
+                    .or_default()
+                    .insert(song, penalty_at(now, row.get(3)?));
+            }
+            Ok::<_, spi::Error>(())
+        })
+        .expect("the recent plays read");
+        played
+    }
+
     /// The exact ranking of each request, in the requests' order.
     pub(crate) fn rank(&self, requests: &[Request<'_>]) -> Vec<Vec<Ranked>> {
         let shortlists: Vec<Vec<&Song>> = requests
@@ -87,7 +121,7 @@ impl Catalogue {
                 let mut top = TopK::new(request.k);
                 for song in shortlist {
                     let distance = distances.next().expect("a distance per shortlisted song");
-                    top.offer(Ranked::new(song.id, distance, song.penalty));
+                    top.offer(Ranked::new(song.id, distance, request.penalty(song.id)));
                 }
                 top.into_ranking()
             })
@@ -107,7 +141,7 @@ impl Catalogue {
             .filter(|song| song.song_type == request.song_type)
             .map(|song| {
                 let distance = recommend::cosine_distance(&song.embedding, request.target);
-                Ranked::new(song.id, distance, song.penalty)
+                Ranked::new(song.id, distance, request.penalty(song.id))
             })
             .collect();
         recommend::shortlist(approximate, request.k)
