@@ -6,6 +6,7 @@ use crate::cmd;
 use crate::config::{self, Config};
 use crate::paths;
 use crate::postgres::{Cluster, DATABASE};
+use crate::seaweed;
 use crate::services::{self, Service};
 use crate::toolchain;
 use anyhow::{Context, Result};
@@ -146,6 +147,10 @@ impl Stack {
         cluster.create_database()?;
         cluster.migrate(&self.config)?;
         self.write_postgrest_config()?;
+        seaweed::write_config(
+            &self.s3_security_dir(),
+            self.config.get("COSOUND_S3_SIGNING_KEY"),
+        )?;
         for service in self.services() {
             service.start()?;
         }
@@ -212,13 +217,20 @@ impl Stack {
         }
     }
 
+    /// SeaweedFS's configuration: its keys and certificates (see `seaweed`).
+    fn s3_security_dir(&self) -> PathBuf {
+        self.dir.join("s3-security")
+    }
+
     /// SeaweedFS in single-process mode. Its inner servers take the four ports after the S3
-    /// port, and each of the five plus 10000 for gRPC.
+    /// port, and each of the five plus 10000 for gRPC; only S3 answers without this stack's
+    /// keys, and the filer's and master's HTTP APIs are off.
     fn s3(&self) -> Service {
         let s3 = self.port("COSOUND_S3_PORT");
         let data = self.dir.join("s3");
         let mut command = Command::new(paths::weed());
         command
+            .arg(format!("-config_dir={}", self.s3_security_dir().display()))
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
             .arg(format!("-bucket={}", self.config.get("COSOUND_S3_BUCKET")))
@@ -229,6 +241,7 @@ impl Stack {
                 "-master.telemetry=false",
             ])
             .args(["-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg("-disableHttp")
             .arg(format!("-s3.port={s3}"))
             .arg(format!("-filer.port={}", s3 + 1))
             .arg(format!("-master.port={}", s3 + 2))
