@@ -76,6 +76,16 @@ pub fn bucket() -> (aws_sdk_s3::Client, String) {
     (state.s3, state.bucket)
 }
 
+/// The port of the stack's S3 endpoint; SeaweedFS's inner servers take the ones after it.
+pub fn s3_port() -> u16 {
+    let endpoint = setting("COSOUND_TEST_S3_ENDPOINT");
+    endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no port in the S3 endpoint {endpoint}"))
+}
+
 /// Every key in the bucket under `prefix`.
 pub async fn object_keys(prefix: &str) -> Vec<String> {
     let (s3, bucket) = bucket();

@@ -97,6 +97,11 @@ pub fn parse_vector(value: &Value) -> Vec<f32> {
         .collect()
 }
 
+/// The directory of the stack under test: its data, logs and configuration.
+pub fn stack_dir() -> std::path::PathBuf {
+    setting("COSOUND_TEST_STACK_DIR").into()
+}
+
 /// The URL of the gateway's database role in the stack under test.
 pub fn database_url() -> String {
     setting("COSOUND_TEST_DATABASE_URL")

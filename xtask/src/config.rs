@@ -16,6 +16,9 @@ enum Default {
     Text(&'static str),
     /// 32 random bytes, hex: 256 bits, and ≥ 32 characters as PostgREST asks of a JWT secret.
     Secret,
+    /// A [`Default::Secret`] only the stack's own services share, added after installs
+    /// existed: an older file without it gets a fresh one, since nothing outside knows it.
+    StackSecret,
     /// A Supabase-style API key: a JWT for this database role, signed with the JWT secret.
     ApiKey(&'static str),
 }
@@ -65,6 +68,10 @@ const VARS: &[Var] = &[
     Var {
         key: "COSOUND_S3_SECRET_KEY",
         default: Default::Secret,
+    },
+    Var {
+        key: "COSOUND_S3_SIGNING_KEY",
+        default: Default::StackSecret,
     },
     Var {
         key: "COSOUND_AUTHENTICATOR_PASSWORD",
@@ -122,6 +129,7 @@ impl Config {
         }
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
+        let text = add_stack_secrets(file, text)?;
         let mut values = parse(&text).with_context(|| format!("in {}", file.display()))?;
         write_api_keys(file, &text, &values)?;
         for var in VARS {
@@ -179,7 +187,7 @@ fn write_new(file: &Path, overrides: &[(&'static str, u16)]) -> Result<()> {
             (_, Some((_, port))) => port.to_string(),
             (Default::Port(port), None) => port.to_string(),
             (Default::Text(text), None) => text.to_string(),
-            (Default::Secret, None) => secret(),
+            (Default::Secret | Default::StackSecret, None) => secret(),
             // Written by `write_api_keys`, once the secret they are signed with is in the file.
             (Default::ApiKey(_), None) => continue,
         };
@@ -193,6 +201,30 @@ fn write_new(file: &Path, overrides: &[(&'static str, u16)]) -> Result<()> {
 }
 
 const JWT_SECRET: &str = "COSOUND_JWT_SECRET";
+
+/// Appends a fresh value for each [`Default::StackSecret`] the file lacks; the file's text after.
+fn add_stack_secrets(file: &Path, mut text: String) -> Result<String> {
+    let mut changed = false;
+    for var in VARS {
+        let prefix = format!("{}=", var.key);
+        if matches!(var.default, Default::StackSecret)
+            && !text
+                .lines()
+                .any(|line| line.trim_start().starts_with(&prefix))
+        {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            writeln!(text, "{prefix}{}", secret())?;
+            changed = true;
+        }
+    }
+    if changed {
+        std::fs::write(file, &text).with_context(|| format!("cannot write {}", file.display()))?;
+        restrict_to_owner(file)?;
+    }
+    Ok(text)
+}
 
 /// Keeps the file's API keys signed with the file's JWT secret: adds them to a file that has
 /// none (a new one, or one written before they existed) and rewrites them when the secret
@@ -353,6 +385,36 @@ mod tests {
         assert!(std::fs::read_to_string(&file)
             .unwrap()
             .contains(changed.get("COSOUND_ANON_KEY")));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_older_file_gets_the_stack_secrets_it_lacks_and_keeps_the_rest() {
+        let dir = std::env::temp_dir().join(format!("cosound-older-{}", std::process::id()));
+        let file = dir.join("config.env");
+        let config = Config::load_or_create(&file, &[], false).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let older: String = text
+            .lines()
+            .filter(|line| !line.starts_with("COSOUND_S3_SIGNING_KEY="))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        std::fs::write(&file, older).unwrap();
+        let again = Config::load_or_create(&file, &[], false).unwrap();
+        assert_eq!(again.get("COSOUND_S3_SIGNING_KEY").len(), 64);
+        assert_ne!(
+            again.get("COSOUND_S3_SIGNING_KEY"),
+            config.get("COSOUND_S3_SIGNING_KEY")
+        );
+        assert_eq!(
+            again.get("COSOUND_JWT_SECRET"),
+            config.get("COSOUND_JWT_SECRET")
+        );
+        let kept = Config::load_or_create(&file, &[], false).unwrap();
+        assert_eq!(
+            kept.get("COSOUND_S3_SIGNING_KEY"),
+            again.get("COSOUND_S3_SIGNING_KEY")
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -7,6 +7,7 @@
 //! - `toolchain`: installs what is missing (apt packages, PostgreSQL + pgvector, PostgREST,
 //!   SeaweedFS, cargo-pgrx) under the state directory, and the environment pgrx builds need.
 //! - `postgres`: the database cluster, migrations and seed.
+//! - `seaweed`: SeaweedFS's keys and certificates, so only its S3 endpoint answers without them.
 //! - `services`: starting, checking and stopping each long-running service.
 //! - `stack`: a whole stack (dev or test) built from those parts.
 //! - `suite`: the full test suite.
@@ -15,6 +16,7 @@ mod cmd;
 mod config;
 mod paths;
 mod postgres;
+mod seaweed;
 mod services;
 mod stack;
 mod suite;

@@ -45,6 +45,26 @@ impl Cluster {
         self.dir.join("logs/postgres.log")
     }
 
+    /// The stack's own build of the `cosound` extension (see [`ExtensionDir`]).
+    pub fn extension_dir(&self) -> ExtensionDir {
+        ExtensionDir(self.dir.join("extension"))
+    }
+
+    /// The server's settings on the command line (through `pg_ctl`'s shell, hence the quotes
+    /// around `$`). The stack's extension directories come first, so this cluster loads only
+    /// its own `cosound`; the install's (`$system`, `$libdir`) still serve pgvector and the rest.
+    fn server_settings(&self) -> String {
+        let extension = self.extension_dir();
+        format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} \
+             -c 'extension_control_path={}:$system' -c 'dynamic_library_path={}:$libdir'",
+            self.port,
+            self.socket_dir().display(),
+            extension.share().display(),
+            extension.lib().display(),
+        )
+    }
+
     pub fn is_running(&self) -> bool {
         cmd::succeeds(
             cmd::as_db_user(&paths::pg_bin("pg_ctl"))
@@ -85,11 +105,7 @@ impl Cluster {
             return Ok(());
         }
         services::ensure_free(self.port, "PostgreSQL", "COSOUND_PG_PORT")?;
-        let settings = format!(
-            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
-            self.port,
-            self.socket_dir().display()
-        );
+        let settings = self.server_settings();
         println!(
             "starting postgres on 127.0.0.1:{} (log: {})",
             self.port,
@@ -282,6 +298,32 @@ impl Cluster {
     }
 }
 
+/// A stack's copy of the extension, laid out as PostgreSQL's `extension_control_path` and
+/// `dynamic_library_path` expect: control and script files in `share/extension/`, the library
+/// in `lib/`. Other stacks, and `cargo pgrx test`, install elsewhere, so none replaces it.
+pub struct ExtensionDir(PathBuf);
+
+impl ExtensionDir {
+    /// The `extension_control_path` entry: PostgreSQL 18 looks in its `extension/` subfolder.
+    pub fn share(&self) -> PathBuf {
+        self.0.join("share")
+    }
+
+    pub fn lib(&self) -> PathBuf {
+        self.0.join("lib")
+    }
+
+    /// Where a file of a built extension package goes, by its kind; `None` for other files.
+    pub fn place(&self, file: &Path) -> Option<PathBuf> {
+        let name = file.file_name()?;
+        match file.extension()?.to_str()? {
+            "so" => Some(self.lib().join(name)),
+            "control" | "sql" => Some(self.share().join("extension").join(name)),
+            _ => None,
+        }
+    }
+}
+
 fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -309,6 +351,43 @@ fn restrict_to_owner(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_looks_for_the_extension_in_its_stack_dir_first() {
+        let stack = Path::new("/state/dev");
+        let settings = Cluster::new(stack, 54329).server_settings();
+        assert!(
+            settings.contains("-c 'extension_control_path=/state/dev/extension/share:$system'"),
+            "{settings}"
+        );
+        assert!(
+            settings.contains("-c 'dynamic_library_path=/state/dev/extension/lib:$libdir'"),
+            "{settings}"
+        );
+    }
+
+    #[test]
+    fn package_files_go_where_the_settings_point() {
+        let dir = Cluster::new(Path::new("/state/test-3"), 54399).extension_dir();
+        let package = Path::new("/pkg/usr/share/postgresql");
+        assert_eq!(
+            dir.place(&package.join("extension/cosound.control")),
+            Some(PathBuf::from(
+                "/state/test-3/extension/share/extension/cosound.control"
+            ))
+        );
+        assert_eq!(
+            dir.place(&package.join("extension/cosound--0.1.0.sql")),
+            Some(PathBuf::from(
+                "/state/test-3/extension/share/extension/cosound--0.1.0.sql"
+            ))
+        );
+        assert_eq!(
+            dir.place(Path::new("/pkg/usr/lib/postgresql/cosound.so")),
+            Some(PathBuf::from("/state/test-3/extension/lib/cosound.so"))
+        );
+        assert_eq!(dir.place(Path::new("/pkg/README")), None);
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         migration_files(dir)

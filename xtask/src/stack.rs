@@ -6,6 +6,7 @@ use crate::cmd;
 use crate::config::{self, Config};
 use crate::paths;
 use crate::postgres::{Cluster, DATABASE};
+use crate::seaweed;
 use crate::services::{self, Service};
 use crate::toolchain;
 use anyhow::{Context, Result};
@@ -146,6 +147,10 @@ impl Stack {
         cluster.create_database()?;
         cluster.migrate(&self.config)?;
         self.write_postgrest_config()?;
+        seaweed::write_config(
+            &self.s3_security_dir(),
+            self.config.get("COSOUND_S3_SIGNING_KEY"),
+        )?;
         for service in self.services() {
             service.start()?;
         }
@@ -212,13 +217,20 @@ impl Stack {
         }
     }
 
+    /// SeaweedFS's configuration: its keys and certificates (see `seaweed`).
+    fn s3_security_dir(&self) -> PathBuf {
+        self.dir.join("s3-security")
+    }
+
     /// SeaweedFS in single-process mode. Its inner servers take the four ports after the S3
-    /// port, and each of the five plus 10000 for gRPC.
+    /// port, and each of the five plus 10000 for gRPC; only S3 answers without this stack's
+    /// keys, and the filer's and master's HTTP APIs are off.
     fn s3(&self) -> Service {
         let s3 = self.port("COSOUND_S3_PORT");
         let data = self.dir.join("s3");
         let mut command = Command::new(paths::weed());
         command
+            .arg(format!("-config_dir={}", self.s3_security_dir().display()))
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
             .arg(format!("-bucket={}", self.config.get("COSOUND_S3_BUCKET")))
@@ -229,6 +241,7 @@ impl Stack {
                 "-master.telemetry=false",
             ])
             .args(["-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg("-disableHttp")
             .arg(format!("-s3.port={s3}"))
             .arg(format!("-filer.port={}", s3 + 1))
             .arg(format!("-master.port={}", s3 + 2))
@@ -336,6 +349,45 @@ impl Stack {
         env
     }
 
+    /// Builds the `cosound` extension and installs it into this stack's own directory (where
+    /// its cluster looks first), unless these sources were installed there with this profile.
+    /// Nothing goes into the shared PostgreSQL install, so no other stack's build, and no
+    /// `cargo pgrx test`, can replace the library this stack's database loaded.
+    pub fn install_extension(&self, profile: Profile) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let stamp = self.dir.join("extension.stamp");
+        let fingerprint = format!("{profile:?} {}", extension_fingerprint()?);
+        if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
+            return Ok(());
+        }
+        let package = self.dir.join("extension-package");
+        if package.exists() {
+            std::fs::remove_dir_all(&package)?;
+        }
+        let mut build = Command::new("cargo");
+        toolchain::pgrx_env(&mut build)
+            .current_dir(paths::repo().join("pg_extension"))
+            .args(["pgrx", "package", "--pg-config"])
+            .arg(paths::pg_bin("pg_config"))
+            .arg("--out-dir")
+            .arg(&package);
+        if profile == Profile::Debug {
+            build.arg("--debug");
+        }
+        cmd::run(&mut build).context("building the cosound extension failed")?;
+        let mut files = Vec::new();
+        collect_files(&package, &mut files)?;
+        let extension = self.cluster().extension_dir();
+        for file in files {
+            if let Some(target) = extension.place(&file) {
+                replace_file(&file, &target)?;
+            }
+        }
+        std::fs::remove_dir_all(&package)?;
+        std::fs::write(stamp, fingerprint)?;
+        Ok(())
+    }
+
     pub fn print_status(&self) {
         let cluster = self.cluster();
         if cluster.is_running() {
@@ -354,25 +406,16 @@ impl Stack {
     }
 }
 
-/// Builds and installs the `cosound` extension into the bundled PostgreSQL, unless the same
-/// sources were already installed with the same profile. One stamp for both profiles: there is
-/// one installed library, and a test run's debug build replaces the stack's optimised one.
-pub fn install_extension(profile: Profile) -> Result<()> {
-    let stamp = paths::state().join("extension.stamp");
-    let fingerprint = format!("{profile:?} {}", extension_fingerprint()?);
-    if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
-        return Ok(());
-    }
-    let mut install = Command::new("cargo");
-    toolchain::pgrx_env(&mut install)
-        .current_dir(paths::repo().join("pg_extension"))
-        .args(["pgrx", "install", "--pg-config"])
-        .arg(paths::pg_bin("pg_config"));
-    if profile == Profile::Release {
-        install.arg("--release");
-    }
-    cmd::run(&mut install).context("building or installing the cosound extension failed")?;
-    std::fs::write(stamp, fingerprint)?;
+/// Copies `from` over `to` by renaming a fresh copy into place: a running server that mapped
+/// the old library keeps its file intact instead of seeing it rewritten under it.
+fn replace_file(from: &Path, to: &Path) -> Result<()> {
+    let dir = to.parent().context("an installed file has a folder")?;
+    std::fs::create_dir_all(dir)?;
+    let mut fresh = to.as_os_str().to_owned();
+    fresh.push(".new");
+    let fresh = PathBuf::from(fresh);
+    std::fs::copy(from, &fresh).with_context(|| format!("cannot write {}", fresh.display()))?;
+    std::fs::rename(&fresh, to).with_context(|| format!("cannot replace {}", to.display()))?;
     Ok(())
 }
 
@@ -429,10 +472,10 @@ fn build_player() -> Result<()> {
 
 pub fn up() -> Result<()> {
     toolchain::ensure()?;
-    install_extension(Profile::Release)?;
+    let stack = Stack::dev()?;
+    stack.install_extension(Profile::Release)?;
     build_gateway()?;
     build_player()?;
-    let stack = Stack::dev()?;
     stack.start()?;
     load_demo_catalogue(&stack)?;
     start_demo_player(&stack)?;

@@ -106,10 +106,12 @@ pub fn bench(name: Option<&str>) -> Result<()> {
 /// Starts a fresh test stack, runs `work` against it, and tears it down whatever happens;
 /// its logs are kept when anything failed.
 fn with_test_stack(profile: Profile, work: impl FnOnce(&Stack) -> Result<()>) -> Result<()> {
-    stack::install_extension(profile)?;
     stack::build_gateway()?;
     let stack = Stack::fresh_test()?;
-    let outcome = stack.start().and_then(|()| work(&stack));
+    let outcome = stack
+        .install_extension(profile)
+        .and_then(|()| stack.start())
+        .and_then(|()| work(&stack));
     let stopped = stack.stop();
     if outcome.is_ok() && stopped.is_ok() {
         std::fs::remove_dir_all(stack.dir())?;

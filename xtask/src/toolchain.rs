@@ -15,8 +15,8 @@ use anyhow::{bail, Context, Result};
 use std::process::Command;
 
 /// Debian packages: clang for pgrx's bindgen, sudo for `cargo pgrx test --runas`,
-/// ALSA headers for the player's audio output.
-const APT_PACKAGES: &[&str] = &["clang", "libclang-dev", "sudo", "libasound2-dev"];
+/// ALSA headers for the player's audio output, openssl for SeaweedFS's certificates.
+const APT_PACKAGES: &[&str] = &["clang", "libclang-dev", "sudo", "libasound2-dev", "openssl"];
 /// Debian packages for the end-to-end tests of the web pages, driven through WebDriver.
 const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
 const PGRX_VERSION: &str = "0.18.0";
