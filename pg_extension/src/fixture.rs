@@ -130,6 +130,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0034_plays_per_player.sql",
         include_str!("../../sql/0034_plays_per_player.sql"),
     ),
+    (
+        "sql/0035_one_song_per_sound.sql",
+        include_str!("../../sql/0035_one_song_per_sound.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -62,9 +62,20 @@ async fn an_admins_upload_becomes_a_song_with_its_embedding_and_object() {
     assert_eq!(object_keys(&key).await, vec![key.clone()]);
 
     // The same file again is the same song.
-    let (status, again) = upload(Some(&admin), "title=Again&type=soundscape", audio).await;
+    let (status, again) = upload(Some(&admin), "title=Again&type=soundscape", audio.clone()).await;
     assert_eq!(status, 409, "{again}");
     assert!(again["message"].as_str().unwrap().contains(&id.to_string()));
+
+    // So is the same sound in another file: here, with one byte appended.
+    let mut padded = audio;
+    padded.push(0);
+    let (status, again) = upload(Some(&admin), "title=Padded&type=soundscape", padded).await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(
+        again["message"],
+        format!("this sound is already song {id}, in another file")
+    );
+    assert_eq!(songs_titled(&db, "Padded").await, 0);
 }
 
 #[tokio::test]

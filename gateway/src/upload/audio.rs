@@ -1,5 +1,6 @@
-//! What an upload is: checked to be decodable audio, measured (duration, EBU R128 loudness)
-//! and embedded by the `ml` model, all from one decoding. CPU-bound: run it on a blocking
+//! What an upload is: checked to be decodable audio, measured (duration, EBU R128 loudness),
+//! fingerprinted (the decoded sound's hash) and embedded by the `ml` model, all from one
+//! decoding. CPU-bound: run it on a blocking
 //! thread (it takes a second one for the loudness meter).
 
 use crate::error::ApiError;
@@ -8,6 +9,7 @@ use cosound_ml::clip::load_file_observed;
 use cosound_ml::error::Error as MlError;
 use cosound_ml::model::{Embedding, Model};
 use ebur128::{EbuR128, Mode};
+use sha2::{Digest, Sha256};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::mpsc;
@@ -22,6 +24,9 @@ pub struct Analysis {
     pub duration_ms: i32,
     pub loudness_gain_db: f32,
     pub embedding: Embedding,
+    /// SHA-256 (hex) of the decoded sound: its layout and every sample at 16 bits. The same
+    /// sound in another container, with other tags or trailing bytes, has the same one.
+    pub audio_sha256: String,
 }
 
 /// What the upload's first bytes say it is: its media type and the object key's extension.
@@ -85,12 +90,13 @@ pub fn analyse(path: &Path, max_seconds: u32) -> Result<Analysis, ApiError> {
             ),
         ));
     }
-    let (frames, sample_rate, loudness) = meter.finish()?;
+    let (frames, sample_rate, loudness, audio_sha256) = meter.finish()?;
     let duration_ms = (frames as f64 * 1000.0 / f64::from(sample_rate)).round();
     Ok(Analysis {
         duration_ms: duration_ms.clamp(1.0, f64::from(i32::MAX)) as i32,
         loudness_gain_db: (TARGET_LUFS - loudness).clamp(-MAX_GAIN_DB, MAX_GAIN_DB) as f32,
         embedding,
+        audio_sha256,
     })
 }
 
@@ -181,12 +187,14 @@ pub fn container(head: &[u8]) -> Container {
     }
 }
 
-/// Length and integrated loudness of every frame the decoder shows it. Its errors wait
-/// for [`Meter::finish`]: the decoder's own refusals come first.
+/// Length, integrated loudness and fingerprint of every frame the decoder shows it. Its
+/// errors wait for [`Meter::finish`]: the decoder's own refusals come first.
 #[derive(Default)]
 struct Meter {
     ebu: Option<(EbuR128, u32)>,
     frames: u64,
+    fingerprint: Sha256,
+    layout: (usize, u32),
     error: Option<ebur128::Error>,
 }
 
@@ -195,6 +203,16 @@ impl Meter {
         if self.error.is_some() {
             return;
         }
+        if self.layout != (channels, rate) {
+            self.layout = (channels, rate);
+            self.fingerprint.update((channels as u32).to_le_bytes());
+            self.fingerprint.update(rate.to_le_bytes());
+        }
+        let pcm16: Vec<u8> = interleaved
+            .iter()
+            .flat_map(|sample| ((sample.clamp(-1.0, 1.0) * 32767.0).round() as i16).to_le_bytes())
+            .collect();
+        self.fingerprint.update(&pcm16);
         let ebu = match &mut self.ebu {
             Some((ebu, _)) => ebu,
             slot => match EbuR128::new(channels as u32, rate, Mode::I) {
@@ -211,8 +229,8 @@ impl Meter {
         }
     }
 
-    /// Frames, sample rate and integrated loudness in LUFS.
-    fn finish(self) -> Result<(u64, u32, f64), ApiError> {
+    /// Frames, sample rate, integrated loudness in LUFS and the fingerprint (hex).
+    fn finish(self) -> Result<(u64, u32, f64, String), ApiError> {
         let failed =
             |error: ebur128::Error| not_audio(format!("cannot measure the loudness: {error}"));
         if let Some(error) = self.error {
@@ -229,6 +247,11 @@ impl Meter {
                 "the audio is too quiet to measure its loudness",
             ));
         }
-        Ok((self.frames, rate, loudness))
+        Ok((
+            self.frames,
+            rate,
+            loudness,
+            hex::encode(self.fingerprint.finalize()),
+        ))
     }
 }

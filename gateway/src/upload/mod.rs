@@ -111,6 +111,17 @@ pub async fn upload(
             return Err(refusal);
         }
     };
+    match song_with_audio(&state, &analysis.audio_sha256).await {
+        Ok(None) => {}
+        Ok(Some(id)) => {
+            transfer.discard().await;
+            return Err(same_sound(id));
+        }
+        Err(error) => {
+            transfer.discard().await;
+            return Err(error);
+        }
+    }
     transfer.keep().await?;
 
     let byte_size = spooled.size as i64;
@@ -171,11 +182,28 @@ fn duplicate(id: i64) -> ApiError {
     )
 }
 
+fn same_sound(id: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "already_uploaded",
+        format!("this sound is already song {id}, in another file"),
+    )
+}
+
 async fn song_with_content(state: &AppState, sha256: &str) -> ApiResult<Option<i64>> {
+    song_where(state, "content_sha256", sha256).await
+}
+
+async fn song_with_audio(state: &AppState, audio_sha256: &str) -> ApiResult<Option<i64>> {
+    song_where(state, "audio_sha256", audio_sha256).await
+}
+
+/// The song whose `column` (one of the two fingerprints) is `sha256`.
+async fn song_where(state: &AppState, column: &str, sha256: &str) -> ApiResult<Option<i64>> {
     let client = state.db.get().await?;
     Ok(client
         .query_opt(
-            "select id from cosound.songs where content_sha256 = $1",
+            &format!("select id from cosound.songs where {column} = $1"),
             &[&sha256],
         )
         .await?
@@ -206,9 +234,10 @@ async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
     let inserted = client
         .query_one(
             "insert into cosound.songs (title, type, object_key, duration_ms, loudness_gain_db,
-                                        embedding, byte_size, content_sha256, content_type)
+                                        embedding, byte_size, content_sha256, content_type,
+                                        audio_sha256)
              values ($1, $2::text::cosound.song_type, $3, $4, $5,
-                     $6::text::extensions.vector, $7, $8, $9)
+                     $6::text::extensions.vector, $7, $8, $9, $10)
              returning id",
             &[
                 &song.title,
@@ -220,6 +249,7 @@ async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
                 &song.byte_size,
                 &song.sha256,
                 &song.content_type,
+                &song.analysis.audio_sha256,
             ],
         )
         .await;
@@ -231,9 +261,12 @@ async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
         return Err(error.into());
     };
     if *db_error.code() == SqlState::UNIQUE_VIOLATION {
-        // The same file, uploaded at the same moment by someone else.
+        // The same file or sound, uploaded at the same moment by someone else.
         if let Some(id) = song_with_content(state, song.sha256).await? {
             return Err(duplicate(id));
+        }
+        if let Some(id) = song_with_audio(state, &song.analysis.audio_sha256).await? {
+            return Err(same_sound(id));
         }
     }
     // Data exceptions (22…) and integrity violations (23…): the song breaks a rule of the
