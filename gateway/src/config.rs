@@ -49,6 +49,10 @@ pub struct Config {
     #[arg(long, env = "COSOUND_KEY_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub key_failures_per_minute: usize,
 
+    /// Sign-in and sign-up attempts one address may make per minute before it gets 429.
+    #[arg(long, env = "COSOUND_SIGN_INS_PER_MINUTE", default_value_t = 30)]
+    pub sign_ins_per_minute: usize,
+
     /// Seconds between refreshes of every player's queue (0: never; the notifications of
     /// check-ins and ratings still refresh the player concerned).
     #[arg(long, env = "COSOUND_QUEUE_REFRESH_SECONDS", default_value_t = 30)]

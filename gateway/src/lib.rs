@@ -7,7 +7,8 @@
 //! - `extract`: axum's extractors, refusing a malformed request with that JSON error.
 //! - `auth`: verifying bearer JWTs as PostgREST does, and issuing player JWTs.
 //! - `player_keys`: issuing, rotating and revoking player keys; trading a key for a JWT.
-//! - `rate_limit`: the limit on wrong player keys per client address.
+//! - `rate_limit`: limits of events (forged player keys, sign-ins) per client address.
+//! - `sign_in_guard`: attempts per address and at once on every sign-in and sign-up path.
 //! - `upload`: `POST /songs`, an admin's audio file into the bucket and the catalogue.
 //! - `media`: `GET /media/{song_id}`, a song's audio for its player or an admin.
 //! - `scheduler`: refreshing every queue on a clock, and one player's queue on its activity.
@@ -29,6 +30,7 @@ pub mod rate_limit;
 pub mod rest;
 pub mod scheduler;
 pub mod server;
+pub mod sign_in_guard;
 pub mod state;
 pub mod upload;
 pub mod web;

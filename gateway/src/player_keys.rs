@@ -202,8 +202,8 @@ pub async fn exchange(
     let client_ip = peer.ip();
     let Some(player_id) = state.key_signer.issued_for(&request.key) else {
         state
-            .failures
-            .fail(client_ip, Instant::now())
+            .forged_keys
+            .count(client_ip, Instant::now())
             .map_err(|wait| {
                 ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -1,6 +1,5 @@
-//! Forged player keys per client address, in a sliding window: past the limit a client is
-//! refused (429) until its oldest failure leaves the window. Forged keys never reach the
-//! database (see `player_keys`), so this only slows a guessing client and quiets the log.
+//! Events per client address in a sliding window (forged player keys, sign-in attempts): past
+//! the limit a client is refused (429) until its oldest event leaves the window.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -10,30 +9,30 @@ use std::time::{Duration, Instant};
 /// Beyond this many tracked addresses, the idle ones are forgotten.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct FailureLimiter {
+pub struct AddressLimiter {
     limit: usize,
     window: Duration,
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    events: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
 }
 
-impl FailureLimiter {
+impl AddressLimiter {
     pub fn new(limit: usize, window: Duration) -> Self {
-        FailureLimiter {
+        AddressLimiter {
             limit,
             window,
-            failures: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts a failure of `client`: `Err(seconds to wait)` when it had already used up its
-    /// failures in the window (that one is not counted). One step under one lock, so clients
-    /// failing at once cannot all slip under the limit.
-    pub fn fail(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        if failures.len() > PRUNE_ABOVE {
-            failures.retain(|_, times| times.back().is_some_and(|t| now - *t < self.window));
+    /// Counts an event of `client`: `Err(seconds to wait)` when it had already used up its
+    /// events in the window (that one is not counted). One step under one lock, so clients
+    /// at once cannot all slip under the limit.
+    pub fn count(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
+        let mut events = self.events.lock().expect("limiter lock");
+        if events.len() > PRUNE_ABOVE {
+            events.retain(|_, times| times.back().is_some_and(|t| now - *t < self.window));
         }
-        let times = failures.entry(client).or_default();
+        let times = events.entry(client).or_default();
         self.forget_old(times, now);
         if times.len() < self.limit {
             times.push_back(now);
@@ -60,32 +59,32 @@ mod tests {
 
     #[test]
     fn the_failure_past_the_limit_waits_until_the_oldest_leaves_the_window() {
-        let limiter = FailureLimiter::new(3, Duration::from_secs(60));
+        let limiter = AddressLimiter::new(3, Duration::from_secs(60));
         let start = Instant::now();
         for second in 0..3 {
             assert_eq!(
-                limiter.fail(CLIENT, start + Duration::from_secs(second)),
+                limiter.count(CLIENT, start + Duration::from_secs(second)),
                 Ok(())
             );
         }
         assert_eq!(
-            limiter.fail(CLIENT, start + Duration::from_secs(10)),
+            limiter.count(CLIENT, start + Duration::from_secs(10)),
             Err(50)
         );
         assert_eq!(
-            limiter.fail(CLIENT, start + Duration::from_secs(60)),
+            limiter.count(CLIENT, start + Duration::from_secs(60)),
             Ok(())
         );
     }
 
     #[test]
-    fn failures_at_once_cannot_pass_the_limit() {
-        let limiter = std::sync::Arc::new(FailureLimiter::new(10, Duration::from_secs(60)));
+    fn events_at_once_cannot_pass_the_limit() {
+        let limiter = std::sync::Arc::new(AddressLimiter::new(10, Duration::from_secs(60)));
         let now = Instant::now();
         let passed: usize = (0..40)
             .map(|_| {
                 let limiter = limiter.clone();
-                std::thread::spawn(move || limiter.fail(CLIENT, now).is_ok())
+                std::thread::spawn(move || limiter.count(CLIENT, now).is_ok())
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -96,10 +95,10 @@ mod tests {
 
     #[test]
     fn other_clients_are_not_limited() {
-        let limiter = FailureLimiter::new(1, Duration::from_secs(60));
+        let limiter = AddressLimiter::new(1, Duration::from_secs(60));
         let now = Instant::now();
-        assert_eq!(limiter.fail(CLIENT, now), Ok(()));
-        assert!(limiter.fail(CLIENT, now).is_err());
-        assert_eq!(limiter.fail(IpAddr::from([10, 0, 0, 1]), now), Ok(()));
+        assert_eq!(limiter.count(CLIENT, now), Ok(()));
+        assert!(limiter.count(CLIENT, now).is_err());
+        assert_eq!(limiter.count(IpAddr::from([10, 0, 0, 1]), now), Ok(()));
     }
 }

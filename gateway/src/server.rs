@@ -3,8 +3,9 @@
 
 use crate::error;
 use crate::state::AppState;
-use crate::{gotrue, health, media, player_keys, rest, upload, web};
+use crate::{gotrue, health, media, player_keys, rest, sign_in_guard, upload, web};
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
@@ -31,6 +32,10 @@ pub fn router(state: AppState) -> Router {
         .merge(gotrue::routes())
         .fallback(error::no_such_endpoint)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            sign_in_guard::guard,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

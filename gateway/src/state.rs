@@ -3,7 +3,8 @@
 use crate::auth::Keys;
 use crate::config::Config;
 use crate::player_keys::KeySigner;
-use crate::rate_limit::FailureLimiter;
+use crate::rate_limit::AddressLimiter;
+use crate::sign_in_guard::SignInGuard;
 use crate::web::Site;
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::config::{Credentials, Region};
@@ -18,7 +19,8 @@ pub struct AppState {
     pub bucket: String,
     pub keys: Arc<Keys>,
     pub key_signer: Arc<KeySigner>,
-    pub failures: Arc<FailureLimiter>,
+    pub forged_keys: Arc<AddressLimiter>,
+    pub sign_ins: Arc<SignInGuard>,
     pub max_upload_bytes: u64,
     pub max_upload_minutes: u32,
     pub site: Arc<Site>,
@@ -67,7 +69,8 @@ impl AppState {
             bucket: config.s3_bucket.clone(),
             keys: Arc::new(Keys::new(&config.jwt_secret)),
             key_signer: Arc::new(KeySigner::new(&config.jwt_secret)),
-            failures: Arc::new(FailureLimiter::new(
+            sign_ins: Arc::new(SignInGuard::new(config.sign_ins_per_minute)),
+            forged_keys: Arc::new(AddressLimiter::new(
                 config.key_failures_per_minute,
                 Duration::from_secs(60),
             )),

@@ -86,11 +86,19 @@ const VARS: &[Var] = &[
         default: Default::Text("209715200"),
     },
     Var {
+        key: "COSOUND_MAX_UPLOAD_MINUTES",
+        default: Default::Text("30"),
+    },
+    Var {
         key: "COSOUND_KEY_FAILURES_PER_MINUTE",
         default: Default::Text("10"),
     },
     Var {
         key: "COSOUND_QUEUE_REFRESH_SECONDS",
+        default: Default::Text("30"),
+    },
+    Var {
+        key: "COSOUND_SIGN_INS_PER_MINUTE",
         default: Default::Text("30"),
     },
 ];
@@ -103,12 +111,17 @@ const TEST_PORTS: &[(&str, u16)] = &[
     ("COSOUND_S3_PORT", 8433),
 ];
 
-/// The test stack's ports, moved by the test slot (see `paths::test_slot`).
-pub fn test_ports() -> Vec<(&'static str, u16)> {
+/// The whole suite signs in from one address, many times a minute.
+const TEST_SIGN_INS_PER_MINUTE: u16 = 1000;
+
+/// The test stack's settings: its ports, moved by the test slot (see `paths::test_slot`), and
+/// a sign-in limit per address that the whole suite, all from 127.0.0.1, stays under.
+pub fn test_settings() -> Vec<(&'static str, u16)> {
     let shift = 20 * crate::paths::test_slot();
     TEST_PORTS
         .iter()
         .map(|&(key, port)| (key, port + shift))
+        .chain([("COSOUND_SIGN_INS_PER_MINUTE", TEST_SIGN_INS_PER_MINUTE)])
         .collect()
 }
 
@@ -327,7 +340,7 @@ mod tests {
     fn a_new_config_has_distinct_secrets_and_the_overridden_ports() {
         let dir = std::env::temp_dir().join(format!("cosound-config-{}", std::process::id()));
         let file = dir.join("config.env");
-        let config = Config::load_or_create(&file, &test_ports(), false).unwrap();
+        let config = Config::load_or_create(&file, &test_settings(), false).unwrap();
         assert_eq!(
             config.port("COSOUND_PG_PORT").unwrap(),
             54339 + 20 * crate::paths::test_slot()

@@ -41,7 +41,7 @@ impl Stack {
         let dir = paths::test_dir("test");
         if dir.exists() {
             if let Ok(old) =
-                Config::load_or_create(&dir.join("config.env"), &config::test_ports(), false)
+                Config::load_or_create(&dir.join("config.env"), &config::test_settings(), false)
             {
                 Stack {
                     dir: dir.clone(),
@@ -52,7 +52,8 @@ impl Stack {
             std::fs::remove_dir_all(&dir)
                 .with_context(|| format!("cannot delete {}", dir.display()))?;
         }
-        let config = Config::load_or_create(&dir.join("config.env"), &config::test_ports(), false)?;
+        let config =
+            Config::load_or_create(&dir.join("config.env"), &config::test_settings(), false)?;
         Ok(Stack { dir, config })
     }
 
@@ -328,8 +329,10 @@ impl Stack {
             "COSOUND_S3_ACCESS_KEY",
             "COSOUND_S3_SECRET_KEY",
             "COSOUND_MAX_UPLOAD_BYTES",
+            "COSOUND_MAX_UPLOAD_MINUTES",
             "COSOUND_KEY_FAILURES_PER_MINUTE",
             "COSOUND_QUEUE_REFRESH_SECONDS",
+            "COSOUND_SIGN_INS_PER_MINUTE",
         ];
         let mut env: Vec<(String, String)> = copied
             .iter()
