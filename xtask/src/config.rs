@@ -94,11 +94,11 @@ const VARS: &[Var] = &[
         default: Default::Text("10"),
     },
     Var {
-        key: "COSOUND_QUEUE_REFRESH_SECONDS",
+        key: "COSOUND_SIGN_INS_PER_MINUTE",
         default: Default::Text("30"),
     },
     Var {
-        key: "COSOUND_SIGN_INS_PER_MINUTE",
+        key: "COSOUND_QUEUE_REFRESH_SECONDS",
         default: Default::Text("30"),
     },
 ];

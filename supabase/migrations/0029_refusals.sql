@@ -1,0 +1,1 @@
+../../sql/0029_refusals.sql

@@ -1,0 +1,1 @@
+../../sql/0030_closed_leaks_and_bounds.sql

@@ -1,0 +1,1 @@
+../../sql/0031_rooms_resist_swaying.sql

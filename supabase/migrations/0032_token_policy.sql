@@ -1,0 +1,1 @@
+../../sql/0032_token_policy.sql

@@ -1,0 +1,1 @@
+../../sql/0033_bounded_reads.sql

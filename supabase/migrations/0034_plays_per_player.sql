@@ -1,0 +1,1 @@
+../../sql/0034_plays_per_player.sql

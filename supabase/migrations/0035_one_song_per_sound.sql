@@ -1,0 +1,1 @@
+../../sql/0035_one_song_per_sound.sql
