@@ -3,7 +3,10 @@
 //! - a device polling its queue (player token, row-level security, the view's joins) vs an
 //!   anonymous GET by primary key of a plain table with the same rows;
 //! - a listener's rating (`/rpc/rate`: checks, the vote, the learning trigger, the new taste)
-//!   vs a plain insert of the same row.
+//!   vs a plain insert of the same row, and vs `api.rate` as `sql/0025` defined it, before the
+//!   once-a-minute rule (`sql/0031`) added a lock and a check;
+//! - and, inside the database, the pre-request hook per request with the token policy
+//!   (`sql/0032`) vs the hook before it.
 //!
 //! Each case runs `CLIENTS` concurrent HTTP clients for `SECONDS`, twice, alternating with its
 //! baseline so drift on a shared machine hits both. Beside the rates it prints the CPU time
@@ -58,6 +61,16 @@ async fn load(db: &tokio_postgres::Client) {
     ))
     .await
     .expect("the benchmark data loads");
+    // The rating as it was before the once-a-minute rule, beside today's.
+    let before = include_str!("../../sql/0025_rate_in_one_statement.sql")
+        .replace("api.rate", "api.bench_rate_0025");
+    db.batch_execute(&format!(
+        "{before}
+         grant execute on function api.bench_rate_0025 to authenticated;
+         notify pgrst, 'reload schema';"
+    ))
+    .await
+    .expect("the rating before the once-a-minute rule loads");
     // On its own: VACUUM cannot run in the transaction a multi-statement batch makes.
     db.batch_execute("vacuum analyze")
         .await
@@ -182,8 +195,10 @@ async fn main() {
     let (plain, polls) = compare(plain_polls, device_polls).await;
 
     // Every (listener, song) pair once: a listener rates a song at most once a minute, so a
-    // repeated pair would be refused (429) and time the refusal instead of the rating.
-    let vote = |n: usize| {
+    // repeated pair would be refused (429) and time the refusal instead of the rating. The
+    // rating before that rule has listeners of its own, so its votes do not pause today's.
+    let (listeners, earlier_listeners) = listeners.split_at(listeners.len() / 2);
+    let vote_of = |listeners: &[String], n: usize| {
         let listener = &listeners[n % listeners.len()];
         (
             listener.clone(),
@@ -192,6 +207,7 @@ async fn main() {
             [1, 2, 4, 5][n % 4],
         )
     };
+    let vote = |n: usize| vote_of(listeners, n);
     let pairs = listeners.len() * songs.len();
     let plain_inserts = (0..pairs)
         .map(|n| {
@@ -215,7 +231,29 @@ async fn main() {
             }
         })
         .collect();
+    let earlier_ratings = (0..pairs)
+        .map(|n| {
+            let (_, token, song, rating) = vote_of(earlier_listeners, n);
+            Request {
+                path: "rpc/bench_rate_0025".into(),
+                token: Some(token),
+                body: Some(json!({"song_id": song, "rating": rating}).to_string()),
+            }
+        })
+        .collect();
     let (inserts, rates) = compare(plain_inserts, ratings).await;
+    let ratings_again = (0..pairs)
+        .map(|n| {
+            let (_, token, song, rating) = vote(n + pairs / 2);
+            Request {
+                path: "rpc/rate".into(),
+                token: Some(token),
+                body: Some(json!({"song_id": song, "rating": rating}).to_string()),
+            }
+        })
+        .collect();
+    let (earlier, rates_again) = compare(earlier_ratings, ratings_again).await;
+    let hook = hook_costs(&db, players[0]).await;
 
     println!("\nAPI through PostgREST, {CLIENTS} concurrent clients, {SECONDS} s × 2 each\n");
     println!("| request | requests/s | vs its baseline | PostgreSQL CPU / request | PostgREST CPU / request |");
@@ -239,4 +277,67 @@ async fn main() {
         "{}",
         rates.row("POST /rpc/rate (checks, vote, learning trigger)", &inserts)
     );
+    println!(
+        "{}",
+        earlier.row("POST /rpc/rate as in sql/0025 (baseline)", &earlier)
+    );
+    println!(
+        "{}",
+        rates_again.row("POST /rpc/rate with the once-a-minute rule", &earlier)
+    );
+    println!(
+        "\nThe pre-request hook inside PostgreSQL, per GET /player_queue with a device token\n"
+    );
+    println!("| hook | µs per request |");
+    println!("|---|---|");
+    println!(
+        "| view-write check only, as in sql/0028 (baseline) | {:.1} |",
+        hook.0
+    );
+    println!(
+        "| token policy and view-write check (sql/0032) | {:.1} |",
+        hook.1
+    );
+}
+
+/// Microseconds per call of the hook before the token policy and of today's, for a device's
+/// GET of its queue: each run 20,000 times in a loop, less the same loop's time with no hook.
+async fn hook_costs(db: &tokio_postgres::Client, player: i64) -> (f64, f64) {
+    let claims = json!({
+        "role": "player", "player_id": player, "aud": "authenticated",
+        "iat": cosound_e2e::now(), "exp": cosound_e2e::now() + 300,
+    })
+    .to_string();
+    db.execute(
+        "select set_config('request.jwt.claims', $1, false),
+                set_config('request.method', 'GET', false),
+                set_config('request.path', '/player_queue', false)",
+        &[&claims],
+    )
+    .await
+    .expect("the request settings are set");
+    db.batch_execute(
+        "create function pg_temp.per_call(statement text) returns float8
+         language plpgsql as $$
+         declare
+           started timestamptz := clock_timestamp();
+         begin
+           for i in 1..20000 loop
+             execute statement;
+           end loop;
+           return extract(epoch from clock_timestamp() - started) * 1e6 / 20000;
+         end $$;",
+    )
+    .await
+    .expect("the timing function is created");
+    let per_call = |statement: &'static str| async move {
+        db.query_one("select pg_temp.per_call($1)", &[&statement])
+            .await
+            .expect("the loop runs")
+            .get::<_, f64>(0)
+    };
+    let empty = per_call("select 1").await;
+    let before = per_call("select postgrest_hooks.refuse_writes_to_views()").await - empty;
+    let now = per_call("select postgrest_hooks.before_request()").await - empty;
+    (before, now)
 }
