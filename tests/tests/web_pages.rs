@@ -546,3 +546,39 @@ async fn a_listener_finds_no_console_and_the_api_refuses_its_calls() {
     .await;
     assert!(keys.is_empty(), "nothing was written");
 }
+
+#[tokio::test]
+async fn a_listener_sees_which_rooms_take_their_code_only() {
+    let db = superuser().await;
+    let (listener, _) = account(&db, &[]).await;
+    let open = new_player(&db, None).await;
+    let coded: i64 = db
+        .query_one(
+            "insert into cosound.players (name) values ('Quiet room ' || gen_random_uuid())
+             returning id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Phone).await;
+    sign_in(&page, &listener).await;
+    browser::wait_for(&page, &format!("#rooms button[data-player='{open}']")).await;
+    assert!(
+        page.find(Locator::Css(&format!(
+            "#rooms button[data-player='{coded}']"
+        )))
+        .await
+        .is_err(),
+        "a room that takes its code only offers no button"
+    );
+    let rooms = page.find(Locator::Css("#rooms")).await.unwrap();
+    assert!(rooms
+        .text()
+        .await
+        .unwrap()
+        .contains("check in with the code in the room"));
+    browser::screenshot(&page, "listener-rooms").await;
+}
