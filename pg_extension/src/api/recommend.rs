@@ -403,25 +403,32 @@ mod tests {
     }
 
     #[pg_test]
-    fn a_song_just_played_gives_way_to_an_almost_as_close_one() {
+    fn a_song_just_played_gives_way_to_an_almost_as_close_one_where_it_played() {
         fixture::schema();
         let closest = fixture::song("soundscape", "[1,0,0,0,0]");
         let close = fixture::song("soundscape", "[1,0.1,0,0,0]");
-        let player = fixture::player();
-        let first = || {
-            Spi::get_one::<i64>(
-                "select song_id from extensions.recommend_with_penalty('[1,0,0,0,0]', 1)",
+        let (here, elsewhere) = (fixture::player(), fixture::player());
+        let first = |player: Option<i64>| {
+            Spi::get_one_with_args::<i64>(
+                "select song_id from extensions.recommend_with_penalty('[1,0,0,0,0]', 1, $1)",
+                &[player.into()],
             )
             .unwrap()
             .unwrap()
         };
-        assert_eq!(first(), closest);
+        assert_eq!(first(Some(here)), closest);
         Spi::run_with_args(
             "insert into cosound.plays (player_id, song_id) values ($1, $2)",
-            &[player.into(), closest.into()],
+            &[here.into(), closest.into()],
         )
         .unwrap();
-        assert_eq!(first(), close);
+        assert_eq!(first(Some(here)), close);
+        assert_eq!(
+            first(Some(elsewhere)),
+            closest,
+            "plays elsewhere do not count"
+        );
+        assert_eq!(first(None), closest, "with no player, no play counts");
     }
 
     #[pg_test(error = "no player with id -1")]
