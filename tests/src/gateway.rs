@@ -2,7 +2,7 @@
 //! their own run inside the test (to wire one to a dead S3 address or give it other limits),
 //! the stack's bucket, and audio files to upload.
 
-use crate::{database_url, gateway_url, setting};
+use crate::{api_url, database_url, gateway_url, setting};
 use clap::Parser;
 use cosound_gateway::config::Config;
 use cosound_gateway::state::AppState;
@@ -18,6 +18,7 @@ pub fn config(changes: &[(&str, &str)]) -> Config {
         ("--s3-access-key", setting("COSOUND_TEST_S3_ACCESS_KEY")),
         ("--s3-secret-key", setting("COSOUND_TEST_S3_SECRET_KEY")),
         ("--jwt-secret", setting("COSOUND_TEST_JWT_SECRET")),
+        ("--postgrest-url", api_url()),
     ];
     for &(flag, value) in changes {
         flags.retain(|(f, _)| *f != flag);

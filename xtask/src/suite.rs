@@ -80,7 +80,8 @@ fn end_to_end(args: &[String]) -> Result<()> {
         cmd::run(
             Command::new("cargo")
                 .current_dir(paths::repo())
-                .args(["test", "-p", END_TO_END])
+                // Every failing test file is reported in one run, not only the first.
+                .args(["test", "--no-fail-fast", "-p", END_TO_END])
                 .args(args)
                 .envs(stack.client_env()),
         )
