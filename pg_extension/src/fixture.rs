@@ -134,6 +134,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0035_one_song_per_sound.sql",
         include_str!("../../sql/0035_one_song_per_sound.sql"),
     ),
+    (
+        "sql/0036_group_strategies.sql",
+        include_str!("../../sql/0036_group_strategies.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -8,6 +8,7 @@
 //! loudness gain, so sounds mastered at different levels mix evenly. Four channels (eight while
 //! cross-fading) stay well within the player's sixteen.
 
+use crate::group::GroupStrategy;
 use crate::recommend::Ranked;
 
 /// Soundscape layers looped at once.
@@ -90,10 +91,14 @@ pub fn mix(
     picks
 }
 
-/// What a queue is computed from, apart from the time.
+/// What a queue is computed from, apart from the time (and, for the fair strategy, how well
+/// each listener was served: that is counted when the queue is due for another reason).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inputs {
-    pub target: Vec<f32>,
+    pub strategy: GroupStrategy,
+    /// The tastes of the listeners there, one after another in the order they checked in; with
+    /// nobody there, the fallback target.
+    pub tastes: Vec<f32>,
     /// Counts changes to songs and libraries.
     pub catalogue_generation: i64,
     /// The player's latest reported play (microseconds since 2000, PostgreSQL's epoch).
@@ -167,7 +172,8 @@ mod tests {
     #[test]
     fn a_queue_is_recomputed_when_its_inputs_change_or_it_grows_old() {
         let inputs = Inputs {
-            target: vec![1.0, 0.0, 0.0, 0.0, 0.0],
+            strategy: GroupStrategy::Mean,
+            tastes: vec![1.0, 0.0, 0.0, 0.0, 0.0],
             catalogue_generation: 4,
             last_play_at: Some(100),
         };
@@ -184,5 +190,10 @@ mod tests {
             ..inputs.clone()
         };
         assert!(needs_refresh(Some(&inputs), &new_song, 1.0));
+        let fair = Inputs {
+            strategy: GroupStrategy::Fair,
+            ..inputs.clone()
+        };
+        assert!(needs_refresh(Some(&inputs), &fair, 1.0));
     }
 }

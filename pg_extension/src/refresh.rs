@@ -2,9 +2,11 @@
 //! its own recent plays.
 //!
 //! A refresh locks the players' rows (two refreshes of one player take turns; refreshing all
-//! skips a player being refreshed elsewhere), computes their group vectors, and leaves alone
-//! every player for whom nothing its queue depends on changed (`queue::Inputs`). It ranks the
-//! others' candidates — one player through `recommend_with_penalty`'s ranking; all of them, over
+//! skips a player being refreshed elsewhere), reads who is in each room, and leaves alone
+//! every player for whom nothing its queue depends on changed (`queue::Inputs`). For the
+//! others it first counts how well the mix that played fitted each listener there (what the
+//! fair strategy weighs), then ranks their candidates against the points of their strategy
+//! (`group::points`) — one player through `recommend_with_penalty`'s ranking; all of them, over
 //! a catalogue small enough, in memory with the same result (`Catalogue`) — and only where the
 //! picks differ replaces the queue rows, bumps the queue's version and notifies `cosound_queue`
 //! with `{"player_id": …, "version": …}`. Each step is one statement for all the players, and
@@ -12,10 +14,10 @@
 //! a mix.
 
 use crate::api::recommend::{ranked, Candidates, Catalogue, Request};
-use crate::group;
+use crate::group::{self, GroupStrategy, Present};
 use crate::queue::{self, Inputs, Pick, Role};
 use crate::recommend::{Ranked, SongType};
-use crate::space::DIMENSIONS;
+use crate::space::{self, DIMENSIONS};
 use pgrx::datetime::TimestampWithTimeZone;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -36,6 +38,7 @@ pub(crate) enum Scope {
 /// A player's queue state, read under the player's row lock.
 struct Locked {
     player_id: i64,
+    strategy: GroupStrategy,
     last: Option<Inputs>,
     refreshed_at: Option<i64>,
     catalogue_generation: i64,
@@ -45,6 +48,21 @@ struct Locked {
 /// A player's ranked soundscapes and its ranked instrumental (at most one).
 type Ranking = (Vec<Ranked>, Vec<Ranked>);
 
+/// A listener checked in at a player, with the session they count through.
+struct Seat {
+    session_id: i64,
+    present: Present,
+}
+
+/// A player due for a new queue: what it is computed from, who is there, and the points its
+/// songs are ranked against.
+struct Due {
+    player_id: i64,
+    inputs: Inputs,
+    seats: Vec<Seat>,
+    points: Vec<Vec<f32>>,
+}
+
 /// Refreshes the players in `scope`; how many queues changed, `None` when there was no player
 /// to lock.
 pub(crate) fn refresh(scope: Scope) -> Option<usize> {
@@ -53,43 +71,61 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
         return None;
     }
     let players: Vec<i64> = locked.iter().map(|player| player.player_id).collect();
-    let mut targets = group_targets(&players);
+    let mut rooms = seats(&players);
+    let mut fallbacks = fallback_targets(
+        players
+            .iter()
+            .filter(|player| !rooms.contains_key(player))
+            .copied()
+            .collect(),
+    );
     let clock = i64::from(pgrx::datetime::now());
-    let due: Vec<(i64, Inputs)> = locked
+    let mut due: Vec<Due> = locked
         .into_iter()
         .filter_map(|player| {
+            let seats = rooms.remove(&player.player_id).unwrap_or_default();
+            let tastes = match fallbacks.remove(&player.player_id) {
+                Some(fallback) => fallback,
+                None => seats.iter().flat_map(|s| s.present.taste.clone()).collect(),
+            };
             let now = Inputs {
-                target: targets
-                    .remove(&player.player_id)
-                    .expect("a target per player"),
+                strategy: player.strategy,
+                tastes,
                 catalogue_generation: player.catalogue_generation,
                 last_play_at: player.last_play_at,
             };
             let age = player
                 .refreshed_at
                 .map_or(f64::INFINITY, |at| (clock - at) as f64 / 1e6);
-            queue::needs_refresh(player.last.as_ref(), &now, age).then_some((player.player_id, now))
+            queue::needs_refresh(player.last.as_ref(), &now, age).then_some(Due {
+                player_id: player.player_id,
+                inputs: now,
+                seats,
+                points: Vec::new(),
+            })
         })
         .collect();
     if due.is_empty() {
         return Some(0);
     }
+    Spi::connect_mut(|client| count_served(client, &due)).expect("the served time counts");
+    set_points(&mut due);
     let rankings = rank(&due, scope);
     let changed = Spi::connect_mut(|client| {
-        let due_players: Vec<i64> = due.iter().map(|(player, _)| *player).collect();
+        let due_players: Vec<i64> = due.iter().map(|player| player.player_id).collect();
         let picked: HashSet<i64> = rankings
             .iter()
             .flat_map(|(soundscapes, instrumental)| soundscapes.iter().chain(instrumental))
             .map(|song| song.song_id)
             .collect();
         let current = current_queues(client, &due_players)?;
-        let loudness = loudness(client, picked.into_iter().collect())?;
+        let loudness = songs(client, picked.into_iter().collect())?;
         let changed: Vec<(i64, Vec<Pick>)> = due_players
             .iter()
             .zip(&rankings)
             .filter_map(|(player, (soundscapes, instrumental))| {
                 let picks = queue::mix(soundscapes, instrumental.first(), |id| {
-                    loudness.get(&id).copied().unwrap_or(0.0)
+                    loudness.get(&id).map_or(0.0, |song| song.loudness_db)
                 });
                 let now = current.get(player).map_or(&[][..], Vec::as_slice);
                 (picks != now).then_some((*player, picks))
@@ -104,6 +140,30 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
     Some(changed)
 }
 
+/// The points each due player's songs are ranked against: its strategy's, else (nobody there
+/// with a taste that points anywhere) the group vector's fallback.
+fn set_points(due: &mut [Due]) {
+    let mut without: Vec<i64> = Vec::new();
+    for player in due.iter_mut() {
+        let present: Vec<Present> = player.seats.iter().map(|s| s.present.clone()).collect();
+        match group::points(player.inputs.strategy, &present) {
+            Some(points) => player.points = points,
+            None if player.seats.is_empty() => player.points = vec![player.inputs.tastes.clone()],
+            None => without.push(player.player_id),
+        }
+    }
+    if without.is_empty() {
+        return;
+    }
+    let mut fallbacks = fallback_targets(without);
+    for player in due.iter_mut().filter(|player| player.points.is_empty()) {
+        let fallback = fallbacks
+            .remove(&player.player_id)
+            .expect("a fallback per player");
+        player.points = vec![fallback];
+    }
+}
+
 /// Locks the players in `scope` and reads what their queues were last computed from.
 fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
     let (only, skip, args): (&str, &str, Vec<DatumWithOid>) = match scope {
@@ -115,10 +175,11 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
         client
             .update(
                 &format!(
-                    "select p.id, q.target::real[], q.catalogue_generation, q.last_play_at,
+                    "select p.id, q.tastes, q.catalogue_generation, q.last_play_at,
                             q.refreshed_at, (select generation from cosound.catalogue),
                             (select max(pl.played_at) from cosound.plays pl
-                              where pl.player_id = p.id)
+                              where pl.player_id = p.id),
+                            p.strategy::text, q.strategy::text
                        from cosound.players p
                        left join cosound.queue_state q on q.player_id = p.id
                       {only}
@@ -129,16 +190,23 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
                 &args,
             )?
             .map(|row| {
-                let last = match row.get::<Vec<f32>>(2)? {
-                    Some(target) => Some(Inputs {
-                        target,
+                let strategy = |column: usize| -> spi::Result<Option<GroupStrategy>> {
+                    Ok(row
+                        .get::<String>(column)?
+                        .map(|name| GroupStrategy::parse(&name).expect("a known strategy")))
+                };
+                let last = match (row.get::<Vec<f32>>(2)?, strategy(9)?) {
+                    (Some(tastes), Some(strategy)) => Some(Inputs {
+                        strategy,
+                        tastes,
                         catalogue_generation: row.get::<i64>(3)?.unwrap_or_default(),
                         last_play_at: micros(row.get(4)?),
                     }),
-                    None => None,
+                    _ => None,
                 };
                 Ok(Locked {
                     player_id: row.get::<i64>(1)?.expect("players.id is not null"),
+                    strategy: strategy(8)?.expect("players.strategy is not null"),
                     last,
                     refreshed_at: micros(row.get(5)?),
                     catalogue_generation: row.get::<i64>(6)?.unwrap_or_default(),
@@ -149,26 +217,82 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
     })
 }
 
-/// The group vector of each of `players` (known to exist).
+/// The group vector of each of `players` (known to exist): the mean taste of those there,
+/// else the fallback.
 pub(crate) fn group_targets(players: &[i64]) -> HashMap<i64, Vec<f32>> {
-    let mut present = mean_tastes(
-        "select s.player_id, pr.preference::real[]
-           from unnest($1::bigint[]) as wanted (player_id)
-           join cosound.sessions s on s.player_id = wanted.player_id
-           join cosound.profiles pr on pr.id = s.listener_id
-          where s.ended_at is null and s.expires_at > now()
-            and pr.preference is not null",
-        players,
+    let rooms = seats(players);
+    let mean = |player: &i64| {
+        rooms.get(player).and_then(|seats| {
+            group::mean_direction(seats.iter().map(|seat| &seat.present.taste[..]))
+        })
+    };
+    let mut fallbacks = fallback_targets(
+        players
+            .iter()
+            .filter(|player| mean(player).is_none())
+            .copied()
+            .collect(),
     );
-    let alone: Vec<i64> = players
+    players
         .iter()
-        .filter(|player| !present.contains_key(player))
-        .copied()
-        .collect();
-    let mut recent = if alone.is_empty() {
-        HashMap::new()
-    } else {
-        mean_tastes(
+        .map(|player| {
+            let target = mean(player).unwrap_or_else(|| {
+                fallbacks
+                    .remove(player)
+                    .expect("a fallback per player with no mean")
+            });
+            (*player, target)
+        })
+        .collect()
+}
+
+/// Who is checked in at each of `players` with a taste in the taste space, in the order they
+/// checked in; players with nobody there are left out.
+fn seats(players: &[i64]) -> HashMap<i64, Vec<Seat>> {
+    let mut rooms: HashMap<i64, Vec<Seat>> = HashMap::new();
+    Spi::connect(|client| {
+        for row in client.select(
+            "select s.player_id, s.id, pr.preference::real[],
+                    s.served_fit_seconds / nullif(s.served_seconds, 0)
+               from unnest($1::bigint[]) as wanted (player_id)
+               join cosound.sessions s on s.player_id = wanted.player_id
+               join cosound.profiles pr on pr.id = s.listener_id
+              where s.ended_at is null and s.expires_at > now()
+                and pr.preference is not null
+              order by s.id",
+            None,
+            &[players.to_vec().into()],
+        )? {
+            let taste = row.get::<Vec<f32>>(3)?.unwrap_or_default();
+            if space::check(&taste).is_err() {
+                continue;
+            }
+            rooms
+                .entry(row.get::<i64>(1)?.expect("a session has a player"))
+                .or_default()
+                .push(Seat {
+                    session_id: row.get::<i64>(2)?.expect("sessions.id is not null"),
+                    present: Present {
+                        taste,
+                        served: row.get::<f64>(4)?,
+                    },
+                });
+        }
+        Ok::<_, spi::Error>(())
+    })
+    .expect("the rooms read");
+    rooms
+}
+
+/// What each of `players` plays for with nobody there: the mean taste of its listeners of
+/// the last `group::RECENT_DAYS` days, else the calm default.
+fn fallback_targets(players: Vec<i64>) -> HashMap<i64, Vec<f32>> {
+    if players.is_empty() {
+        return HashMap::new();
+    }
+    let mut tastes: HashMap<i64, Vec<Vec<f32>>> = HashMap::new();
+    Spi::connect(|client| {
+        for row in client.select(
             "select recent.player_id, pr.preference::real[]
                from (select distinct s.player_id, s.listener_id
                        from unnest($1::bigint[]) as wanted (player_id)
@@ -176,27 +300,8 @@ pub(crate) fn group_targets(players: &[i64]) -> HashMap<i64, Vec<f32>> {
                       where s.started_at > now() - make_interval(days => $2)) recent
                join cosound.profiles pr on pr.id = recent.listener_id
               where pr.preference is not null",
-            &alone,
-        )
-    };
-    players
-        .iter()
-        .map(|&player| {
-            let target = group::target(present.remove(&player), || recent.remove(&player));
-            (player, target)
-        })
-        .collect()
-}
-
-/// The mean direction of each player's tastes, from rows of (player, taste); players whose
-/// tastes have none are left out.
-fn mean_tastes(query: &str, players: &[i64]) -> HashMap<i64, Vec<f32>> {
-    let mut tastes: HashMap<i64, Vec<Vec<f32>>> = HashMap::new();
-    Spi::connect(|client| {
-        for row in client.select(
-            query,
             None,
-            &[players.to_vec().into(), group::RECENT_DAYS.into()],
+            &[players.clone().into(), group::RECENT_DAYS.into()],
         )? {
             let player = row.get::<i64>(1)?.expect("a session has a player");
             let taste = row.get::<Vec<f32>>(2)?.unwrap_or_default();
@@ -204,17 +309,77 @@ fn mean_tastes(query: &str, players: &[i64]) -> HashMap<i64, Vec<f32>> {
         }
         Ok::<_, spi::Error>(())
     })
-    .expect("the tastes read");
-    tastes
+    .expect("the recent tastes read");
+    players
         .into_iter()
-        .filter_map(|(player, tastes)| {
-            group::mean_direction(tastes.iter().map(Vec::as_slice)).map(|mean| (player, mean))
+        .map(|player| {
+            let recent = || {
+                tastes
+                    .remove(&player)
+                    .and_then(|t| group::mean_direction(t.iter().map(Vec::as_slice)))
+            };
+            (player, group::target(None, recent))
         })
         .collect()
 }
 
+/// Counts, for each listener at a due player, the time since last counted (or since they
+/// checked in) as served by the mix that played meanwhile, at its fit to their taste.
+fn count_served(client: &mut SpiClient<'_>, due: &[Due]) -> spi::Result<()> {
+    let players: Vec<i64> = due
+        .iter()
+        .filter(|player| !player.seats.is_empty())
+        .map(|player| player.player_id)
+        .collect();
+    if players.is_empty() {
+        return Ok(());
+    }
+    let playing = current_queues(client, &players)?;
+    let songs = songs(
+        client,
+        playing
+            .values()
+            .flatten()
+            .map(|pick| pick.song_id)
+            .collect(),
+    )?;
+    let (mut sessions, mut fits) = (Vec::new(), Vec::new());
+    for player in due {
+        let layers: Vec<(&[f32], f64)> = playing
+            .get(&player.player_id)
+            .into_iter()
+            .flatten()
+            .filter(|pick| pick.role == Role::Layer)
+            .filter_map(|pick| {
+                let song = songs.get(&pick.song_id)?;
+                let weight = f64::from(pick.gain) / queue::loudness_factor(song.loudness_db);
+                Some((&song.embedding[..], weight))
+            })
+            .collect();
+        for seat in &player.seats {
+            sessions.push(seat.session_id);
+            fits.push(group::fit(&seat.present.taste, layers.iter().copied()));
+        }
+    }
+    client.update(
+        "update cosound.sessions s
+            set served_seconds = s.served_seconds + case when t.fit is null then 0 else t.seconds end,
+                served_fit_seconds = s.served_fit_seconds + coalesce(t.fit * t.seconds, 0),
+                served_until = now()
+           from (select u.id, u.fit,
+                        extract(epoch from now() - greatest(x.served_until, x.started_at))::float8
+                          as seconds
+                   from unnest($1::bigint[], $2::float8[]) as u (id, fit)
+                   join cosound.sessions x on x.id = u.id) t
+          where s.id = t.id",
+        None,
+        &[sessions.into(), fits.into()],
+    )?;
+    Ok(())
+}
+
 /// Each due player's ranked candidates, in `due`'s order.
-fn rank(due: &[(i64, Inputs)], scope: Scope) -> Vec<Ranking> {
+fn rank(due: &[Due], scope: Scope) -> Vec<Ranking> {
     let catalogue = match scope {
         Scope::One(_) => None,
         Scope::All => Catalogue::load(),
@@ -222,35 +387,35 @@ fn rank(due: &[(i64, Inputs)], scope: Scope) -> Vec<Ranking> {
     let Some(catalogue) = catalogue else {
         return due
             .iter()
-            .map(|(player, inputs)| {
-                let candidates = Candidates::of(Some(*player));
-                let target = &inputs.target;
+            .map(|player| {
+                let candidates = Candidates::of(Some(player.player_id));
+                let points = &player.points;
                 (
                     ranked(
-                        target,
+                        points,
                         queue::LAYERS,
                         &candidates,
                         Some(SongType::Soundscape),
                     ),
-                    ranked(target, 1, &candidates, Some(SongType::Instrumental)),
+                    ranked(points, 1, &candidates, Some(SongType::Instrumental)),
                 )
             })
             .collect();
     };
-    let players: Vec<i64> = due.iter().map(|(player, _)| *player).collect();
+    let players: Vec<i64> = due.iter().map(|player| player.player_id).collect();
     let libraries = libraries(&players);
     let played = Catalogue::recent_plays(&players);
     let requests: Vec<Request<'_>> = due
         .iter()
-        .flat_map(|(player, inputs)| {
-            let library = libraries.get(player);
-            let played = played.get(player);
+        .flat_map(|player| {
+            let library = libraries.get(&player.player_id);
+            let played = played.get(&player.player_id);
             [
                 (queue::LAYERS, SongType::Soundscape),
                 (1, SongType::Instrumental),
             ]
             .map(|(k, song_type)| Request {
-                target: &inputs.target,
+                points: &player.points,
                 k,
                 song_type,
                 library,
@@ -320,19 +485,29 @@ fn current_queues(client: &SpiClient<'_>, players: &[i64]) -> spi::Result<HashMa
     Ok(queues)
 }
 
-/// The loudness gain of each of `songs`.
-fn loudness(client: &SpiClient<'_>, songs: Vec<i64>) -> spi::Result<HashMap<i64, f32>> {
+/// What the refresh needs of a song in a mix.
+struct Song {
+    loudness_db: f32,
+    embedding: Vec<f32>,
+}
+
+/// The loudness gain and embedding of each of `songs`.
+fn songs(client: &SpiClient<'_>, songs: Vec<i64>) -> spi::Result<HashMap<i64, Song>> {
     client
         .select(
-            "select id, loudness_gain_db from cosound.songs where id = any ($1)",
+            "select id, loudness_gain_db, embedding::real[] from cosound.songs where id = any ($1)",
             None,
             &[songs.into()],
         )?
         .map(|row| {
             Ok((
                 row.get::<i64>(1)?.expect("songs.id is not null"),
-                row.get::<f32>(2)?
-                    .expect("songs.loudness_gain_db is not null"),
+                Song {
+                    loudness_db: row
+                        .get::<f32>(2)?
+                        .expect("songs.loudness_gain_db is not null"),
+                    embedding: row.get::<Vec<f32>>(3)?.unwrap_or_default(),
+                },
             ))
         })
         .collect()
@@ -388,66 +563,88 @@ fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> s
 
 /// Stores what each due player's queue was computed from; for those whose queue changed,
 /// bumps its version and notifies.
-fn record(
-    client: &mut SpiClient<'_>,
-    due: &[(i64, Inputs)],
-    changed: &HashSet<i64>,
-) -> spi::Result<()> {
+fn record(client: &mut SpiClient<'_>, due: &[Due], changed: &HashSet<i64>) -> spi::Result<()> {
+    // The direction the mix was ranked towards: its one point, or the mean of several.
     let targets: Vec<f32> = due
         .iter()
-        .flat_map(|(_, inputs)| {
-            assert_eq!(
-                inputs.target.len(),
-                DIMENSIONS,
-                "a target in the taste space"
-            );
-            inputs.target.iter().copied()
+        .flat_map(|player| {
+            let target = match &player.points[..] {
+                [point] => point.clone(),
+                points => group::mean_direction(points.iter().map(Vec::as_slice))
+                    .unwrap_or_else(|| points[0].clone()),
+            };
+            assert_eq!(target.len(), DIMENSIONS, "a target in the taste space");
+            target
         })
         .collect();
-    let last_plays: Vec<Option<TimestampWithTimeZone>> = due
+    let mut tastes: Vec<f32> = Vec::new();
+    let mut starts: Vec<i32> = Vec::new();
+    for player in due {
+        starts.push(tastes.len() as i32 + 1);
+        tastes.extend_from_slice(&player.inputs.tastes);
+    }
+    let ends: Vec<i32> = starts
         .iter()
-        .map(|(_, inputs)| {
-            inputs
-                .last_play_at
-                .map(|at| TimestampWithTimeZone::try_from(at).expect("a stored time converts back"))
-        })
+        .skip(1)
+        .map(|next| next - 1)
+        .chain([tastes.len() as i32])
         .collect();
+    let last_plays: Vec<Option<TimestampWithTimeZone>> =
+        due.iter()
+            .map(|player| {
+                player.inputs.last_play_at.map(|at| {
+                    TimestampWithTimeZone::try_from(at).expect("a stored time converts back")
+                })
+            })
+            .collect();
     client.update(
         "with due as (
-           select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[])
-                         with ordinality as t (player_id, changed, generation, last_play_at, n)
+           select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[],
+                                $7::int[], $8::int[], $9::text[])
+                         with ordinality
+                         as t (player_id, changed, generation, last_play_at, first, last, strategy, n)
          ), state as (
            insert into cosound.queue_state as q
-                  (player_id, version, target, catalogue_generation, last_play_at, refreshed_at)
+                  (player_id, version, target, catalogue_generation, last_play_at, refreshed_at,
+                   strategy, tastes)
            select player_id, changed::int, ($3::real[])[n * 5 - 4 : n * 5]::extensions.vector(5),
-                  generation, last_play_at, now()
+                  generation, last_play_at, now(), strategy::cosound.group_strategy,
+                  ($6::real[])[first : last]
              from due
            on conflict (player_id) do update
               set version = q.version + excluded.version, target = excluded.target,
                   catalogue_generation = excluded.catalogue_generation,
-                  last_play_at = excluded.last_play_at, refreshed_at = excluded.refreshed_at
+                  last_play_at = excluded.last_play_at, refreshed_at = excluded.refreshed_at,
+                  strategy = excluded.strategy, tastes = excluded.tastes
            returning player_id, version
          )
-         select pg_catalog.pg_notify($6, json_build_object('player_id', state.player_id,
-                                                           'version', state.version)::text)
+         select pg_catalog.pg_notify($10, json_build_object('player_id', state.player_id,
+                                                            'version', state.version)::text)
            from state join due using (player_id)
           where due.changed",
         None,
         &[
             due.iter()
-                .map(|(player, _)| *player)
+                .map(|player| player.player_id)
                 .collect::<Vec<_>>()
                 .into(),
             due.iter()
-                .map(|(player, _)| changed.contains(player))
+                .map(|player| changed.contains(&player.player_id))
                 .collect::<Vec<_>>()
                 .into(),
             targets.into(),
             due.iter()
-                .map(|(_, inputs)| inputs.catalogue_generation)
+                .map(|player| player.inputs.catalogue_generation)
                 .collect::<Vec<_>>()
                 .into(),
             last_plays.into(),
+            tastes.into(),
+            starts.into(),
+            ends.into(),
+            due.iter()
+                .map(|player| player.inputs.strategy.as_str().to_string())
+                .collect::<Vec<_>>()
+                .into(),
             CHANNEL.into(),
         ],
     )?;

@@ -327,6 +327,8 @@ mod tests {
                                       round(random() * 2) / 2, round(random())]::real[] as e
                        from cosound.profiles) t
               where t.id = profiles.id;
+             update cosound.players
+                set strategy = (enum_range(null::cosound.group_strategy))[1 + (id / 2) % 3];
              insert into cosound.sessions (listener_id, player_id, started_at, expires_at, ended_at)
              select l.id, (select min(id) from cosound.players) + floor(random() * 30)::int,
                     now() - s.started, now() - s.started + s.lasts, s.ended
@@ -337,9 +339,122 @@ mod tests {
                       (2, interval '3 days', interval '1 hour', now() - interval '3 days'),
                       (3, interval '40 days', interval '1 hour', now() - interval '40 days'))
                       as v (kind, started, lasts, ended)
-                     where v.kind = l.n % 4) s",
+                     where v.kind = l.n % 4) s;
+             update cosound.sessions set served_seconds = 600, served_fit_seconds = 600 * (random() * 2 - 1)
+              where random() < 0.7",
         )
         .unwrap();
+    }
+
+    /// The first layer of the player's queue after a refresh.
+    fn lead_layer(player: i64) -> i64 {
+        refresh(player);
+        queue(player)[0].0
+    }
+
+    fn set_strategy(player: i64, strategy: &str) {
+        Spi::run_with_args(
+            "update cosound.players set strategy = $2::cosound.group_strategy where id = $1",
+            &[player.into(), strategy.into()],
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn least_misery_picks_what_the_odd_listener_out_can_bear() {
+        fixture::schema();
+        let _rain = fixture::song("soundscape", "[1,0,0,0,0]");
+        let mostly_rain = fixture::song("soundscape", "[1,0,0,0,0.3]");
+        let rain_and_fire = fixture::song("soundscape", "[1,0,0,0,1]");
+        let player = fixture::player();
+        check_in(fixture::listener(Some("[1,0,0,0,0]")), player);
+        check_in(fixture::listener(Some("[1,0,0,0,0]")), player);
+        check_in(fixture::listener(Some("[0,0,0,0,1]")), player);
+        assert_eq!(lead_layer(player), mostly_rain, "the mean leans to the two");
+        set_strategy(player, "least_misery");
+        assert_eq!(
+            lead_layer(player),
+            rain_and_fire,
+            "the fire lover is not left out"
+        );
+    }
+
+    #[pg_test]
+    fn fair_turns_to_the_listener_served_worst_so_far() {
+        fixture::schema();
+        let _rain = fixture::song("soundscape", "[1,0,0,0,0]");
+        let fire = fixture::song("soundscape", "[0,0,0,0,1]");
+        let rain_and_fire = fixture::song("soundscape", "[1,0,0,0,1]");
+        let player = fixture::player();
+        let rain_lover = fixture::listener(Some("[1,0,0,0,0]"));
+        let fire_lover = fixture::listener(Some("[0,0,0,0,1]"));
+        check_in(rain_lover, player);
+        check_in(fire_lover, player);
+        set_strategy(player, "fair");
+        assert_eq!(
+            lead_layer(player),
+            rain_and_fire,
+            "nobody served yet: the mean"
+        );
+        Spi::run_with_args(
+            "update cosound.sessions
+                set served_seconds = 1200,
+                    served_fit_seconds = 1200 * case listener_id when $1 then 0.9 else 0.1 end
+              where player_id = $2",
+            &[rain_lover.into(), player.into()],
+        )
+        .unwrap();
+        Spi::run("update cosound.queue_state set refreshed_at = now() - interval '1 hour'")
+            .unwrap();
+        assert_eq!(lead_layer(player), fire);
+    }
+
+    #[pg_test]
+    fn a_refresh_counts_how_well_the_mix_that_played_served_each_listener() {
+        fixture::schema();
+        fixture::song("soundscape", "[1,0,0,0,0]");
+        let player = fixture::player();
+        let listener = fixture::listener(Some("[0.6,0.8,0,0,0]"));
+        check_in(listener, player);
+        refresh(player);
+        // The rain mix played for ten minutes.
+        Spi::run(
+            "update cosound.sessions set started_at = now() - interval '20 minutes',
+                                         served_until = now() - interval '10 minutes';
+             update cosound.queue_state set refreshed_at = now() - interval '1 hour'",
+        )
+        .unwrap();
+        refresh(player);
+        let (seconds, fit) = Spi::get_two_with_args::<f64, f64>(
+            "select served_seconds, served_fit_seconds from cosound.sessions where listener_id = $1",
+            &[listener.into()],
+        )
+        .unwrap();
+        let (seconds, fit) = (seconds.unwrap(), fit.unwrap());
+        assert!((seconds - 600.0).abs() < 1e-6, "{seconds}");
+        assert!(
+            (fit / seconds - 0.6).abs() < 1e-6,
+            "the rain layer fits 0.6: {fit}"
+        );
+    }
+
+    #[pg_test]
+    fn a_listener_reads_no_one_s_taste_in_the_queue_state() {
+        fixture::schema();
+        let player = fixture::player();
+        check_in(fixture::listener(Some("[0,1,0,0,0]")), player);
+        refresh(player);
+        let readable = Spi::get_one::<bool>(
+            "select has_column_privilege('authenticated', 'cosound.queue_state', 'tastes', 'select')
+                 or has_column_privilege('player', 'cosound.queue_state', 'tastes', 'select')",
+        )
+        .unwrap();
+        assert_eq!(readable, Some(false));
+        let version = Spi::get_one::<bool>(
+            "select has_column_privilege('authenticated', 'cosound.queue_state', 'version', 'select')",
+        )
+        .unwrap();
+        assert_eq!(version, Some(true));
     }
 
     #[pg_test]

@@ -71,7 +71,7 @@ fn recommend_with_penalty(
         })
     });
     let candidates = Candidates::of(player_id);
-    TableIterator::new(rows(ranked(&target.0, k, &candidates, song_type)))
+    TableIterator::new(rows(ranked(&[target.0], k, &candidates, song_type)))
 }
 
 /// The ranking as the rows `recommend_with_penalty` returns.
@@ -142,35 +142,48 @@ impl Candidates {
     }
 }
 
-/// The exact top `k` of the candidates by adjusted distance to `target`.
+/// The exact top `k` of the candidates by adjusted distance to `points`, a song's distance
+/// being its largest to any of them (`group::points`). Rankings against several points (least
+/// misery) always scan: the index streams by distance to one.
 pub(crate) fn ranked(
-    target: &[f32],
+    points: &[Vec<f32>],
     k: usize,
     candidates: &Candidates,
     song_type: Option<SongType>,
 ) -> Vec<Ranked> {
     match candidates.strategy {
-        Strategy::ExactScan => scan(target, k, candidates, song_type, Strategy::ExactScan),
-        Strategy::Index => scan(target, k, candidates, song_type, Strategy::Index),
+        Strategy::Index if points.len() == 1 => {
+            scan(points, k, candidates, song_type, Strategy::Index)
+        }
+        _ => scan(points, k, candidates, song_type, Strategy::ExactScan),
     }
-    .or_else(|| scan(target, k, candidates, song_type, Strategy::ExactScan))
+    .or_else(|| scan(points, k, candidates, song_type, Strategy::ExactScan))
     .expect("an exact scan always completes")
 }
 
 /// Reads candidates in increasing distance until the ranking is proved complete; `None` when
 /// the index stream ended first (it may have skipped songs, so only an exact scan can tell).
 fn scan(
-    target: &[f32],
+    points: &[Vec<f32>],
     k: usize,
     candidates: &Candidates,
     song_type: Option<SongType>,
     strategy: Strategy,
 ) -> Option<Vec<Ranked>> {
+    assert!(
+        points.len() == 1 || strategy == Strategy::ExactScan,
+        "the index streams by distance to one point"
+    );
     let distance = match strategy {
         Strategy::Index => "s.embedding operator(extensions.<=>) $1::real[]::extensions.vector(5)",
         // The same function as the operator, but not an operator, so no index can serve it.
-        Strategy::ExactScan => {
+        Strategy::ExactScan if points.len() == 1 => {
             "extensions.cosine_distance(s.embedding, $1::real[]::extensions.vector(5))"
+        }
+        Strategy::ExactScan => {
+            "(select max(extensions.cosine_distance(
+                           s.embedding, ($1::real[])[i * 5 - 4 : i * 5]::extensions.vector(5)))
+                from generate_series(1, $5) i)"
         }
     };
     let mut query = format!(
@@ -203,10 +216,11 @@ fn scan(
         let mut cursor = client.open_cursor(
             &query,
             &[
-                target.to_vec().into(),
+                points.concat().into(),
                 song_type.map(SongType::as_str).into(),
                 candidates.player_id.into(),
                 recommend::index_read_limit(k).into(),
+                (points.len() as i32).into(),
             ],
         );
         loop {
@@ -346,7 +360,7 @@ mod tests {
         let candidates = Candidates::of(player_id);
         let song_type = song_type.and_then(SongType::parse);
         let index = scan(
-            &target.0,
+            std::slice::from_ref(&target.0),
             k as usize,
             &candidates,
             song_type,
@@ -354,7 +368,7 @@ mod tests {
         );
         TableIterator::new(super::rows(index.unwrap_or_else(|| {
             scan(
-                &target.0,
+                &[target.0],
                 k as usize,
                 &candidates,
                 song_type,
@@ -377,6 +391,108 @@ mod tests {
             compare_with_reference("tests.cosound_test_recommend_by_index", 120),
             120
         );
+    }
+
+    /// The ranking against several points (a room under least misery), by the scan or, with
+    /// `in_memory`, by the catalogue in memory as refreshing all queues ranks.
+    #[pg_extern]
+    fn cosound_test_rank_for_points(
+        points: Vec<f32>,
+        k: i32,
+        player_id: Option<i64>,
+        song_type: &str,
+        in_memory: bool,
+    ) -> TableIterator<'static, (name!(song_id, i64), name!(adjusted_distance, f64))> {
+        let points: Vec<Vec<f32>> = points.chunks(5).map(<[f32]>::to_vec).collect();
+        let song_type = SongType::parse(song_type).unwrap();
+        let ranking = if in_memory {
+            let players: Vec<i64> = player_id.into_iter().collect();
+            let played = super::Catalogue::recent_plays(&players);
+            let library: Option<std::collections::HashSet<i64>> = player_id.map(|player| {
+                Spi::get_one_with_args::<Vec<i64>>(
+                    "select coalesce(array_agg(song_id), '{}') from cosound.player_library
+                      where player_id = $1",
+                    &[player.into()],
+                )
+                .unwrap()
+                .unwrap()
+                .into_iter()
+                .collect()
+            });
+            let request = super::Request {
+                points: &points,
+                k: k as usize,
+                song_type,
+                library: library.as_ref().filter(|songs| !songs.is_empty()),
+                played: player_id.and_then(|player| played.get(&player)),
+            };
+            super::Catalogue::load().unwrap().rank(&[request]).remove(0)
+        } else {
+            super::ranked(
+                &points,
+                k as usize,
+                &Candidates::of(player_id),
+                Some(song_type),
+            )
+        };
+        TableIterator::new(
+            ranking
+                .into_iter()
+                .map(|song| (song.song_id, song.adjusted_distance)),
+        )
+    }
+
+    #[pg_test]
+    fn rooms_ranked_by_their_least_served_listener_match_brute_force() {
+        random_catalogue(300);
+        let compared = Spi::get_one::<i64>(
+            "do $$
+             declare
+               points real[]; k integer; player bigint; kind text; got text; memory text; want text;
+             begin
+               for i in 1..120 loop
+                 select array_agg(x) into points
+                   from (select case when random() < 0.3 then 0 else round(random() * 4) / 4 end + 0.01 as x
+                           from generate_series(1, 5 * (1 + i % 5))) t;
+                 k := (array[0, 1, 3, 10])[1 + i % 4];
+                 player := case i % 3 when 0 then null
+                   else (select min(id) + i % 3 - 1 from cosound.players) end;
+                 kind := (array['soundscape', 'instrumental'])[1 + (i / 3) % 2];
+                 select string_agg(r.song_id || ':' || r.adjusted_distance, ' ' order by n) into got
+                   from tests.cosound_test_rank_for_points(points, k, player, kind, false)
+                        with ordinality as r (song_id, adjusted_distance, n);
+                 select string_agg(r.song_id || ':' || r.adjusted_distance, ' ' order by n) into memory
+                   from tests.cosound_test_rank_for_points(points, k, player, kind, true)
+                        with ordinality as r (song_id, adjusted_distance, n);
+                 with worst as (
+                   select s.id,
+                          (select max(extensions.cosine_distance(
+                                      s.embedding, points[j * 5 - 4 : j * 5]::extensions.vector(5)))
+                             from generate_series(1, array_length(points, 1) / 5) j)
+                          + 0.05 * exp(-(coalesce(extract(epoch from now() - (
+                                 select max(pl.played_at) from cosound.plays pl
+                                  where pl.player_id = player and pl.song_id = s.id))::float8,
+                               86400::float8) / 3600.0) / 6.0) as adjusted
+                     from cosound.songs s
+                    where s.embedding is not null and s.type = kind::cosound.song_type
+                      and (player is null
+                           or not exists (select from cosound.player_library l where l.player_id = player)
+                           or exists (select from cosound.player_library l
+                                       where l.player_id = player and l.song_id = s.id))
+                    order by adjusted, s.id
+                    limit k
+                 )
+                 select string_agg(id || ':' || adjusted, ' ' order by adjusted, id) into want from worst;
+                 if got is distinct from want or memory is distinct from want then
+                   raise exception 'case %: points % k % player % type %: scan % memory % but brute force %',
+                     i, points, k, player, kind, got, memory, want;
+                 end if;
+               end loop;
+             end $$;
+             select 120::bigint",
+        )
+        .unwrap();
+        assert_eq!(compared, Some(120));
     }
 
     #[pg_test]

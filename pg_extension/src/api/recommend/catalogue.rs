@@ -26,10 +26,11 @@ pub(crate) struct Catalogue {
     by_id: HashMap<i64, usize>,
 }
 
-/// One ranking wanted: the best `k` songs of `song_type` for `target`, only from `library`
-/// when the player has one, with the penalties of the songs the player has played.
+/// One ranking wanted: the best `k` songs of `song_type` for `points` (a song's distance is
+/// its largest to any of them), only from `library` when the player has one, with the
+/// penalties of the songs the player has played.
 pub(crate) struct Request<'a> {
-    pub target: &'a [f32],
+    pub points: &'a [Vec<f32>],
     pub k: usize,
     pub song_type: SongType,
     pub library: Option<&'a HashSet<i64>>,
@@ -140,7 +141,13 @@ impl Catalogue {
             .into_iter()
             .filter(|song| song.song_type == request.song_type)
             .map(|song| {
-                let distance = recommend::cosine_distance(&song.embedding, request.target);
+                // The largest of distances each within ε of pgvector's is within ε of the
+                // largest of pgvector's, so the shortlist's bound holds for several points.
+                let distance = request
+                    .points
+                    .iter()
+                    .map(|point| recommend::cosine_distance(&song.embedding, point))
+                    .fold(f64::NEG_INFINITY, f64::max);
                 Ranked::new(song.id, distance, request.penalty(song.id))
             })
             .collect();
@@ -151,26 +158,27 @@ impl Catalogue {
     }
 }
 
-/// pgvector's distance from each shortlisted song to its request's target, in order.
+/// pgvector's distance from each shortlisted song to its request's points (the largest, for
+/// several), in order.
 fn exact_distances(requests: &[Request<'_>], shortlists: &[Vec<&Song>]) -> Vec<f64> {
     let mut embeddings: Vec<f32> = Vec::new();
     let mut targets: Vec<f32> = Vec::new();
     for (request, shortlist) in requests.iter().zip(shortlists) {
-        assert_eq!(
-            request.target.len(),
-            DIMENSIONS,
-            "a target in the taste space"
-        );
+        for point in request.points {
+            assert_eq!(point.len(), DIMENSIONS, "a point in the taste space");
+        }
         for song in shortlist {
-            embeddings.extend_from_slice(&song.embedding);
-            targets.extend_from_slice(request.target);
+            for point in request.points {
+                embeddings.extend_from_slice(&song.embedding);
+                targets.extend_from_slice(point);
+            }
         }
     }
     let pairs = (embeddings.len() / DIMENSIONS) as i32;
     if pairs == 0 {
         return Vec::new();
     }
-    Spi::get_one_with_args::<Vec<f64>>(
+    let distances = Spi::get_one_with_args::<Vec<f64>>(
         "select array(
            select extensions.cosine_distance(
                     ($1::real[])[i * 5 - 4 : i * 5]::extensions.vector(5),
@@ -180,5 +188,17 @@ fn exact_distances(requests: &[Request<'_>], shortlists: &[Vec<&Song>]) -> Vec<f
         &[embeddings.into(), targets.into(), pairs.into()],
     )
     .expect("the distances compute")
-    .expect("an array of distances")
+    .expect("an array of distances");
+    let mut pairs = distances.into_iter();
+    requests
+        .iter()
+        .zip(shortlists)
+        .flat_map(|(request, shortlist)| shortlist.iter().map(|_| request.points.len()))
+        .map(|points| {
+            pairs
+                .by_ref()
+                .take(points)
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect()
 }

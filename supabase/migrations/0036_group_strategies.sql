@@ -1,0 +1,1 @@
+../../sql/0036_group_strategies.sql
