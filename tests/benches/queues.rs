@@ -2,7 +2,7 @@
 //! catalogue of 2,000 songs: after everyone arrives (every queue changes), then again with
 //! nothing changed. Baseline: the seed's way of picking one player's mix (the group mean by
 //! pgvector's avg, then the seed's lateral formula for 3 layers and 1 instrumental), timed on
-//! 100 players and scaled to all of them.
+//! 100 players and scaled to all of them. At 10k players, each group strategy in turn.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -48,6 +48,31 @@ async fn load(db: &tokio_postgres::Client, players: i64) {
     vacuum(db).await;
 }
 
+/// Every room's listeners count by `strategy`, and no room has a queue yet.
+async fn use_strategy(db: &tokio_postgres::Client, strategy: &str) {
+    db.execute(
+        "update cosound.players set strategy = $1::text::cosound.group_strategy",
+        &[&strategy],
+    )
+    .await
+    .unwrap();
+    db.batch_execute("delete from cosound.player_queue; delete from cosound.queue_state")
+        .await
+        .unwrap();
+}
+
+/// A tenth of the rooms change: one listener there leaves.
+async fn a_tenth_leave(db: &tokio_postgres::Client, players: i64) {
+    db.batch_execute(&format!(
+        "update cosound.sessions set ended_at = now()
+          where id in (select min(id) from cosound.sessions where ended_at is null
+                        group by player_id order by player_id limit {})",
+        players / 10
+    ))
+    .await
+    .unwrap();
+}
+
 async fn refresh_all(db: &tokio_postgres::Client) -> i64 {
     db.query_one("select extensions.refresh_all_queues()", &[])
         .await
@@ -66,15 +91,7 @@ async fn main() {
         assert_eq!(changed, players);
         let (unchanged, nothing_changed) = timed(refresh_all(&db)).await;
         assert_eq!(unchanged, 0);
-        // A tenth of the rooms change: one listener there leaves.
-        db.batch_execute(&format!(
-            "update cosound.sessions set ended_at = now()
-              where id in (select min(id) from cosound.sessions group by player_id
-                           order by player_id limit {})",
-            players / 10
-        ))
-        .await
-        .unwrap();
+        a_tenth_leave(&db, players).await;
         let (some, tenth_changed) = timed(refresh_all(&db)).await;
         assert_eq!(some, players / 10);
         let first: i64 = db
@@ -94,11 +111,32 @@ async fn main() {
         let seed_all = seed_sample * (players / sample) as u32;
         rows.push(vec![
             format!("{players}"),
+            "mean".into(),
             ms(seed_all),
             ms(everyone_arrived),
             ms(tenth_changed),
             ms(nothing_changed),
         ]);
+        if players < 10_000 {
+            continue;
+        }
+        for strategy in ["least_misery", "fair"] {
+            use_strategy(&db, strategy).await;
+            let (changed, everyone_arrived) = timed(refresh_all(&db)).await;
+            assert_eq!(changed, players);
+            let (unchanged, nothing_changed) = timed(refresh_all(&db)).await;
+            assert_eq!(unchanged, 0);
+            a_tenth_leave(&db, players).await;
+            let (_, tenth_changed) = timed(refresh_all(&db)).await;
+            rows.push(vec![
+                format!("{players}"),
+                strategy.into(),
+                ms(seed_all),
+                ms(everyone_arrived),
+                ms(tenth_changed),
+                ms(nothing_changed),
+            ]);
+        }
     }
     println!(
         "refresh_all_queues, 5 active listeners per player, 2,000 songs (baseline: the seed's formula per player, 100 players timed and scaled)"
@@ -106,6 +144,7 @@ async fn main() {
     table(
         &[
             "players",
+            "strategy",
             "seed formula, all players (baseline)",
             "all queues change",
             "a tenth change",

@@ -111,7 +111,11 @@ async fn only_the_rooms_manager_may_set_a_strategy_and_only_a_known_one() {
     for (who, token, expected) in [
         ("a listener", Some(listener.as_str()), 403),
         ("another room's manager", Some(other_manager.as_str()), 403),
-        ("the room's own device", Some(player_token(player).as_str()), 403),
+        (
+            "the room's own device",
+            Some(player_token(player).as_str()),
+            403,
+        ),
         ("anyone without a token", None, 401),
     ] {
         let (status, refusal) = rpc(token, "set_player_strategy", &set("fair")).await;
