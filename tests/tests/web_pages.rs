@@ -1,7 +1,8 @@
 //! The web app in a real Chromium against the real stack: a listener signs up from a check-in
 //! link, rates, and sees the room's mix change when another listener rates; an admin uploads
 //! (one file that is not audio) and creates a player; a manager makes a check-in code and
-//! rotates the device key; a listener finds no console, and the API refuses its calls.
+//! rotates the device key and chooses how the room's listeners count; a listener finds no
+//! console, and the API refuses its calls.
 //! Each main screen is saved as a screenshot (`target/screenshots/`).
 
 use cosound_e2e::browser::{self, Browser, Screen};
@@ -581,4 +582,43 @@ async fn a_listener_sees_which_rooms_take_their_code_only() {
         .unwrap()
         .contains("check in with the code in the room"));
     browser::screenshot(&page, "listener-rooms").await;
+}
+
+#[tokio::test]
+async fn a_manager_chooses_how_the_rooms_listeners_count() {
+    let db = superuser().await;
+    let (manager, manager_id) = account(&db, &["manager"]).await;
+    let player = new_player(&db, Some(&manager_id)).await;
+    let strategy = || async {
+        db.query_one(
+            "select strategy::text from cosound.players where id = $1",
+            &[&player],
+        )
+        .await
+        .unwrap()
+        .get::<_, String>(0)
+    };
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Desktop).await;
+    sign_in(&page, &manager).await;
+    browser::click(&page, "#nav a[href='#players']").await;
+    browser::click(&page, &format!("button.pick[data-player='{player}']")).await;
+    let mean = browser::wait_for(&page, "#strategy-mean").await;
+    assert!(
+        mean.is_selected().await.unwrap(),
+        "a room starts at the mean"
+    );
+    browser::click(&page, "#strategy-least_misery").await;
+    browser::wait_for_text(&page, "main .message", "Nobody left out: the mix follows").await;
+    assert_eq!(strategy().await, "least_misery");
+    scroll_to(&page, "#strategy").await;
+    browser::screenshot(&page, "manager-mix").await;
+
+    // The choice holds when the page is drawn again.
+    page.refresh().await.unwrap();
+    browser::click(&page, "#nav a[href='#players']").await;
+    browser::click(&page, &format!("button.pick[data-player='{player}']")).await;
+    let chosen = browser::wait_for(&page, "#strategy-least_misery").await;
+    assert!(chosen.is_selected().await.unwrap());
 }

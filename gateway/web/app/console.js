@@ -120,6 +120,7 @@ function playerDetail(root, player, profile, reloadList) {
     h('div', { class: 'panels' },
       section('Checked in now', present),
       section('Playing', playing),
+      mixPanel(player),
       codesPanel(player),
       keyPanel(player),
       section('Name', renameLine, rename),
@@ -175,6 +176,29 @@ function libraryPanel(player) {
   });
   load(line, draw);
   return section('Library', h('p', { class: 'hint' }, 'The only sounds this player may play; an empty library allows them all.'), line, list, add);
+}
+
+/** The group strategies (`group.rs`), in the words a manager chooses by. */
+const STRATEGIES = [
+  ['mean', 'The room\u2019s average taste', 'what suits most of those here; the odd one out may not be served'],
+  ['least_misery', 'Nobody left out', 'each sound is judged by the listener it suits least'],
+  ['fair', 'Take turns', 'those the mix has served least so far in their visit count more'],
+];
+
+function mixPanel(player) {
+  const line = messageLine();
+  let current = player.strategy ?? 'mean';
+  const choices = STRATEGIES.map(([value, label, hint]) => {
+    const input = h('input', { type: 'radio', name: 'strategy', id: `strategy-${value}`, value, checked: value === current });
+    input.addEventListener('change', async () => {
+      const done = await act(input, line, () => api.rpc('set_player_strategy', { player_id: player.id, strategy: value }),
+        () => `${label}: the mix follows from now on.`);
+      if (done) current = value;
+      else document.getElementById(`strategy-${current}`).checked = true;
+    });
+    return h('p', { class: 'choice' }, input, ' ', h('label', { for: `strategy-${value}` }, h('strong', {}, label), `: ${hint}.`));
+  });
+  return section('Mix', h('fieldset', { id: 'strategy' }, h('legend', {}, 'How the listeners here count'), ...choices), line);
 }
 
 /** The link a QR code or NFC tag opens: this app, checking the listener in with the code. */
