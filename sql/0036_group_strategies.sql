@@ -21,14 +21,14 @@ alter table cosound.sessions
   add column served_until timestamptz;
 
 -- What the queue was last computed from: the strategy and the tastes there (the fallback
--- target when nobody was). Listeners' tastes are theirs alone, so this column is the
--- refresh's: those who may read a queue's state read every column but it.
+-- target when nobody was). Listeners' tastes are theirs alone, and the target gives them away
+-- too (with one listener it is their taste; with two, each can solve for the other's), so
+-- both columns are the refresh's: those who may read a queue's state read the others.
 alter table cosound.queue_state
   add column strategy cosound.group_strategy,
   add column tastes real[];
 revoke select on cosound.queue_state from authenticated, player;
-grant select (player_id, version, target, catalogue_generation, last_play_at, refreshed_at,
-              strategy)
+grant select (player_id, version, catalogue_generation, last_play_at, refreshed_at, strategy)
   on cosound.queue_state to authenticated, player;
 
 create or replace view api.players with (security_invoker = true) as
@@ -57,6 +57,6 @@ begin
 end
 $$;
 comment on function api.set_player_strategy is
-  'Sets how the listeners at a player the caller manages count: mean (the group''s mean taste), least_misery (no one present hears a layer far from their taste) or fair (those served worst so far in their session weigh more).';
+  'Sets how the listeners at a player the caller manages count: mean (the group''s mean taste), least_misery (each sound judged by the listener present it suits least) or fair (those served worst so far in their session weigh more).';
 revoke execute on function api.set_player_strategy from public;
 grant execute on function api.set_player_strategy to authenticated;

@@ -108,7 +108,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
     if due.is_empty() {
         return Some(0);
     }
-    Spi::connect_mut(|client| count_served(client, &due)).expect("the served time counts");
+    Spi::connect_mut(|client| count_served(client, &mut due)).expect("the served time counts");
     set_points(&mut due);
     let rankings = rank(&due, scope);
     let changed = Spi::connect_mut(|client| {
@@ -324,8 +324,13 @@ fn fallback_targets(players: Vec<i64>) -> HashMap<i64, Vec<f32>> {
 }
 
 /// Counts, for each listener at a due player, the time since last counted (or since they
-/// checked in) as served by the mix that played meanwhile, at its fit to their taste.
-fn count_served(client: &mut SpiClient<'_>, due: &[Due]) -> spi::Result<()> {
+/// checked in) as served by the mix that played meanwhile, at its fit to their taste; and
+/// updates their seats with the result, so the fair strategy weighs it in this refresh.
+///
+/// The times are the transaction's (`now()`); a session that another transaction began or
+/// counted after this one started lies in its future, so its interval is clamped at zero and
+/// `served_until` never moves back: no time is counted twice nor negatively.
+fn count_served(client: &mut SpiClient<'_>, due: &mut [Due]) -> spi::Result<()> {
     let players: Vec<i64> = due
         .iter()
         .filter(|player| !player.seats.is_empty())
@@ -344,7 +349,7 @@ fn count_served(client: &mut SpiClient<'_>, due: &[Due]) -> spi::Result<()> {
             .collect(),
     )?;
     let (mut sessions, mut fits) = (Vec::new(), Vec::new());
-    for player in due {
+    for player in due.iter() {
         let layers: Vec<(&[f32], f64)> = playing
             .get(&player.player_id)
             .into_iter()
@@ -361,20 +366,29 @@ fn count_served(client: &mut SpiClient<'_>, due: &[Due]) -> spi::Result<()> {
             fits.push(group::fit(&seat.present.taste, layers.iter().copied()));
         }
     }
-    client.update(
-        "update cosound.sessions s
-            set served_seconds = s.served_seconds + case when t.fit is null then 0 else t.seconds end,
-                served_fit_seconds = s.served_fit_seconds + coalesce(t.fit * t.seconds, 0),
-                served_until = now()
-           from (select u.id, u.fit,
-                        extract(epoch from now() - greatest(x.served_until, x.started_at))::float8
-                          as seconds
-                   from unnest($1::bigint[], $2::float8[]) as u (id, fit)
-                   join cosound.sessions x on x.id = u.id) t
-          where s.id = t.id",
-        None,
-        &[sessions.into(), fits.into()],
-    )?;
+    let served: HashMap<i64, Option<f64>> = client
+        .update(
+            "update cosound.sessions s
+                set served_seconds = s.served_seconds + case when t.fit is null then 0 else t.seconds end,
+                    served_fit_seconds = s.served_fit_seconds + coalesce(t.fit * t.seconds, 0),
+                    served_until = greatest(coalesce(s.served_until, s.started_at), now())
+               from (select u.id, u.fit,
+                            greatest(0, extract(epoch from
+                                now() - greatest(x.served_until, x.started_at)))::float8 as seconds
+                       from unnest($1::bigint[], $2::float8[]) as u (id, fit)
+                       join cosound.sessions x on x.id = u.id) t
+              where s.id = t.id
+          returning s.id, s.served_fit_seconds / nullif(s.served_seconds, 0)",
+            None,
+            &[sessions.into(), fits.into()],
+        )?
+        .map(|row| Ok((row.get::<i64>(1)?.expect("sessions.id is not null"), row.get(2)?)))
+        .collect::<spi::Result<_>>()?;
+    for seat in due.iter_mut().flat_map(|player| player.seats.iter_mut()) {
+        if let Some(now) = served.get(&seat.session_id) {
+            seat.present.served = *now;
+        }
+    }
     Ok(())
 }
 

@@ -15,8 +15,9 @@ ALTER FUNCTION refresh_all_queues()
     requires = [refresh_queue, refresh_all_queues]
 );
 
-/// The unit vector the player's queue is picked for: the mean taste of the listeners checked
-/// in there now, else of those there in the last 30 days, else a calm default.
+/// The group vector: the mean taste of the listeners checked in at the player now, else of
+/// those there in the last 30 days, else a calm default. (What the queue is ranked for also
+/// depends on the player's strategy: `group::points`.)
 #[pg_extern(stable)]
 fn group_vector(player_id: i64) -> Vector {
     let exists = Spi::get_one_with_args::<bool>(
@@ -439,17 +440,46 @@ mod tests {
     }
 
     #[pg_test]
+    fn time_another_transaction_counted_is_not_counted_again_nor_negatively() {
+        fixture::schema();
+        fixture::song("soundscape", "[1,0,0,0,0]");
+        let player = fixture::player();
+        let listener = fixture::listener(Some("[1,0,0,0,0]"));
+        check_in(listener, player);
+        refresh(player);
+        // As a refresh that began after this transaction leaves it: counted up to later on.
+        Spi::run(
+            "update cosound.sessions set served_seconds = 60, served_fit_seconds = 60,
+                                         served_until = now() + interval '1 minute';
+             update cosound.queue_state set refreshed_at = now() - interval '1 hour'",
+        )
+        .unwrap();
+        refresh(player);
+        let (seconds, until) = Spi::get_two_with_args::<f64, bool>(
+            "select served_seconds, served_until = now() + interval '1 minute'
+               from cosound.sessions where listener_id = $1",
+            &[listener.into()],
+        )
+        .unwrap();
+        assert_eq!(seconds, Some(60.0));
+        assert_eq!(until, Some(true), "served_until never moves back");
+    }
+
+    #[pg_test]
     fn a_listener_reads_no_one_s_taste_in_the_queue_state() {
         fixture::schema();
         let player = fixture::player();
         check_in(fixture::listener(Some("[0,1,0,0,0]")), player);
         refresh(player);
-        let readable = Spi::get_one::<bool>(
-            "select has_column_privilege('authenticated', 'cosound.queue_state', 'tastes', 'select')
-                 or has_column_privilege('player', 'cosound.queue_state', 'tastes', 'select')",
-        )
-        .unwrap();
-        assert_eq!(readable, Some(false));
+        for column in ["tastes", "target"] {
+            let readable = Spi::get_one_with_args::<bool>(
+                "select has_column_privilege('authenticated', 'cosound.queue_state', $1, 'select')
+                     or has_column_privilege('player', 'cosound.queue_state', $1, 'select')",
+                &[column.into()],
+            )
+            .unwrap();
+            assert_eq!(readable, Some(false), "{column}");
+        }
         let version = Spi::get_one::<bool>(
             "select has_column_privilege('authenticated', 'cosound.queue_state', 'version', 'select')",
         )
