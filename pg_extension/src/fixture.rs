@@ -138,6 +138,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0036_group_strategies.sql",
         include_str!("../../sql/0036_group_strategies.sql"),
     ),
+    (
+        "sql/0037_steady_mix.sql",
+        include_str!("../../sql/0037_steady_mix.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

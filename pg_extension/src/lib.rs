@@ -8,8 +8,9 @@
 //! - `preference`: how one rating moves a listener's taste (DOMAIN.md's learning rule), and
 //!   the survey that sets it.
 //! - `recommend`: the recency penalty and the exact top k read from a distance-ordered stream.
-//! - `group`: the group vector of the listeners at a player.
+//! - `group`: how the listeners at a player count (the strategies and their points).
 //! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
+//! - `steady`: how far one refresh may move the playing layers towards the proposed ones.
 //! - `refresh`: the queue refresh of one player or all, as set-based reads and writes.
 //! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
@@ -27,6 +28,7 @@ pub mod queue;
 pub mod recommend;
 mod refresh;
 pub mod space;
+pub mod steady;
 pub mod token;
 mod vector;
 

@@ -96,6 +96,8 @@ pub fn mix(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inputs {
     pub strategy: GroupStrategy,
+    /// How many listeners with a taste are there (`None` for a queue stored before this was).
+    pub listeners: Option<i32>,
     /// The tastes of the listeners there, one after another in the order they checked in; with
     /// nobody there, the fallback target.
     pub tastes: Vec<f32>,
@@ -173,6 +175,7 @@ mod tests {
     fn a_queue_is_recomputed_when_its_inputs_change_or_it_grows_old() {
         let inputs = Inputs {
             strategy: GroupStrategy::Mean,
+            listeners: Some(1),
             tastes: vec![1.0, 0.0, 0.0, 0.0, 0.0],
             catalogue_generation: 4,
             last_play_at: Some(100),
@@ -195,5 +198,13 @@ mod tests {
             ..inputs.clone()
         };
         assert!(needs_refresh(Some(&inputs), &fair, 1.0));
+        let left = Inputs {
+            listeners: Some(0),
+            ..inputs.clone()
+        };
+        assert!(
+            needs_refresh(Some(&inputs), &left, 1.0),
+            "one leaves whose taste the fallback repeats"
+        );
     }
 }

@@ -18,6 +18,7 @@ use crate::group::{self, GroupStrategy, Present};
 use crate::queue::{self, Inputs, Pick, Role};
 use crate::recommend::{Ranked, SongType};
 use crate::space::{self, DIMENSIONS};
+use crate::steady::{self, Layer, Playing};
 use pgrx::datetime::TimestampWithTimeZone;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -61,6 +62,16 @@ struct Due {
     inputs: Inputs,
     seats: Vec<Seat>,
     points: Vec<Vec<f32>>,
+    /// The room emptied or filled, or its strategy changed, since the last refresh.
+    turned_over: bool,
+}
+
+/// A row of a stored queue, with how long it has been there and whether its song may still
+/// play at the player.
+struct Queued {
+    pick: Pick,
+    seconds: f64,
+    offered: bool,
 }
 
 /// Refreshes the players in `scope`; how many queues changed, `None` when there was no player
@@ -90,6 +101,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             };
             let now = Inputs {
                 strategy: player.strategy,
+                listeners: Some(seats.len() as i32),
                 tastes,
                 catalogue_generation: player.catalogue_generation,
                 last_play_at: player.last_play_at,
@@ -97,11 +109,19 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             let age = player
                 .refreshed_at
                 .map_or(f64::INFINITY, |at| (clock - at) as f64 / 1e6);
+            // A manager who chooses another strategy wants to hear it now.
+            let turned_over = player.last.as_ref().is_none_or(|last| {
+                last.strategy != now.strategy
+                    || last
+                        .listeners
+                        .is_none_or(|before| (before == 0) != seats.is_empty())
+            });
             queue::needs_refresh(player.last.as_ref(), &now, age).then_some(Due {
                 player_id: player.player_id,
                 inputs: now,
                 seats,
                 points: Vec::new(),
+                turned_over,
             })
         })
         .collect();
@@ -113,22 +133,27 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
     let rankings = rank(&due, scope);
     let changed = Spi::connect_mut(|client| {
         let due_players: Vec<i64> = due.iter().map(|player| player.player_id).collect();
-        let picked: HashSet<i64> = rankings
+        let current = current_queues(client, &due_players)?;
+        let mentioned: HashSet<i64> = rankings
             .iter()
             .flat_map(|(soundscapes, instrumental)| soundscapes.iter().chain(instrumental))
             .map(|song| song.song_id)
+            .chain(current.values().flatten().map(|queued| queued.pick.song_id))
             .collect();
-        let current = current_queues(client, &due_players)?;
-        let loudness = songs(client, picked.into_iter().collect())?;
-        let changed: Vec<(i64, Vec<Pick>)> = due_players
+        let songs = songs(client, mentioned.into_iter().collect())?;
+        let changed: Vec<(i64, Vec<Pick>)> = due
             .iter()
             .zip(&rankings)
             .filter_map(|(player, (soundscapes, instrumental))| {
-                let picks = queue::mix(soundscapes, instrumental.first(), |id| {
-                    loudness.get(&id).map_or(0.0, |song| song.loudness_db)
+                let proposed = queue::mix(soundscapes, instrumental.first(), |id| {
+                    songs.get(&id).map_or(0.0, |song| song.loudness_db)
                 });
-                let now = current.get(player).map_or(&[][..], Vec::as_slice);
-                (picks != now).then_some((*player, picks))
+                let now = current
+                    .get(&player.player_id)
+                    .map_or(&[][..], Vec::as_slice);
+                let picks = steady_picks(player, &proposed, now, &songs);
+                let playing: Vec<Pick> = now.iter().map(|queued| queued.pick).collect();
+                (picks != playing).then_some((player.player_id, picks))
             })
             .collect();
         replace_queues(client, &changed)?;
@@ -138,6 +163,45 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
     })
     .expect("the queues write");
     Some(changed)
+}
+
+/// The picks a due player plays: its proposed layers reached from those playing by at most
+/// one step (`steady::settle`), then the proposed instrumental.
+fn steady_picks(
+    player: &Due,
+    proposed: &[Pick],
+    playing: &[Queued],
+    songs: &HashMap<i64, Song>,
+) -> Vec<Pick> {
+    let fit = |song_id: i64| {
+        songs.get(&song_id).map_or(f64::NEG_INFINITY, |song| {
+            let farthest = player
+                .points
+                .iter()
+                .map(|point| crate::recommend::cosine_distance(&song.embedding, point))
+                .fold(f64::NEG_INFINITY, f64::max);
+            1.0 - farthest
+        })
+    };
+    let layer = |pick: &Pick| Layer {
+        pick: *pick,
+        fit: fit(pick.song_id),
+    };
+    let playing: Vec<Playing> = playing
+        .iter()
+        .filter(|queued| queued.pick.role == Role::Layer)
+        .map(|queued| Playing {
+            layer: layer(&queued.pick),
+            seconds: queued.seconds,
+            offered: queued.offered,
+        })
+        .collect();
+    let (layers, instrumental): (Vec<&Pick>, Vec<&Pick>) =
+        proposed.iter().partition(|pick| pick.role == Role::Layer);
+    let layers: Vec<Layer> = layers.into_iter().map(layer).collect();
+    let (mut picks, _) = steady::settle(&playing, &layers, player.turned_over);
+    picks.extend(instrumental);
+    picks
 }
 
 /// The points each due player's songs are ranked against: its strategy's, else (nobody there
@@ -179,7 +243,7 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
                             q.refreshed_at, (select generation from cosound.catalogue),
                             (select max(pl.played_at) from cosound.plays pl
                               where pl.player_id = p.id),
-                            p.strategy::text, q.strategy::text
+                            p.strategy::text, q.strategy::text, q.listeners
                        from cosound.players p
                        left join cosound.queue_state q on q.player_id = p.id
                       {only}
@@ -198,6 +262,7 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
                 let last = match (row.get::<Vec<f32>>(2)?, strategy(9)?) {
                     (Some(tastes), Some(strategy)) => Some(Inputs {
                         strategy,
+                        listeners: row.get::<i32>(10)?,
                         tastes,
                         catalogue_generation: row.get::<i64>(3)?.unwrap_or_default(),
                         last_play_at: micros(row.get(4)?),
@@ -345,7 +410,7 @@ fn count_served(client: &mut SpiClient<'_>, due: &mut [Due]) -> spi::Result<()> 
         playing
             .values()
             .flatten()
-            .map(|pick| pick.song_id)
+            .map(|queued| queued.pick.song_id)
             .collect(),
     )?;
     let (mut sessions, mut fits) = (Vec::new(), Vec::new());
@@ -354,6 +419,7 @@ fn count_served(client: &mut SpiClient<'_>, due: &mut [Due]) -> spi::Result<()> 
             .get(&player.player_id)
             .into_iter()
             .flatten()
+            .map(|queued| &queued.pick)
             .filter(|pick| pick.role == Role::Layer)
             .filter_map(|pick| {
                 let song = songs.get(&pick.song_id)?;
@@ -468,13 +534,24 @@ fn libraries(players: &[i64]) -> HashMap<i64, HashSet<i64>> {
     libraries
 }
 
-/// The players' queues as stored, by player.
-fn current_queues(client: &SpiClient<'_>, players: &[i64]) -> spi::Result<HashMap<i64, Vec<Pick>>> {
-    let mut queues: HashMap<i64, Vec<Pick>> = HashMap::new();
+/// The players' queues as stored, by player. A song may still play when the ranking could
+/// offer it: it has an embedding and is in the player's library, if the player has one.
+fn current_queues(
+    client: &SpiClient<'_>,
+    players: &[i64],
+) -> spi::Result<HashMap<i64, Vec<Queued>>> {
+    let mut queues: HashMap<i64, Vec<Queued>> = HashMap::new();
     for row in client.select(
-        "select q.player_id, q.song_id, q.role::text, q.gain
+        "select q.player_id, q.song_id, q.role::text, q.gain,
+                greatest(0, extract(epoch from now() - q.since))::float8,
+                s.embedding is not null
+                and (exists (select from cosound.player_library l
+                              where l.player_id = q.player_id and l.song_id = q.song_id)
+                     or not exists (select from cosound.player_library l
+                                     where l.player_id = q.player_id))
            from unnest($1::bigint[]) as wanted (player_id)
            join cosound.player_queue q on q.player_id = wanted.player_id
+           join cosound.songs s on s.id = q.song_id
           order by q.player_id, q.slot",
         None,
         &[players.to_vec().into()],
@@ -488,12 +565,16 @@ fn current_queues(client: &SpiClient<'_>, players: &[i64]) -> spi::Result<HashMa
                     .expect("player_queue.player_id is not null"),
             )
             .or_default()
-            .push(Pick {
-                song_id: row
-                    .get::<i64>(2)?
-                    .expect("player_queue.song_id is not null"),
-                role: Role::parse(&role).expect("a queue role this build knows"),
-                gain: row.get::<f32>(4)?.expect("player_queue.gain is not null"),
+            .push(Queued {
+                pick: Pick {
+                    song_id: row
+                        .get::<i64>(2)?
+                        .expect("player_queue.song_id is not null"),
+                    role: Role::parse(&role).expect("a queue role this build knows"),
+                    gain: row.get::<f32>(4)?.expect("player_queue.gain is not null"),
+                },
+                seconds: row.get::<f64>(5)?.unwrap_or_default(),
+                offered: row.get::<bool>(6)?.unwrap_or(false),
             });
     }
     Ok(queues)
@@ -527,17 +608,12 @@ fn songs(client: &SpiClient<'_>, songs: Vec<i64>) -> spi::Result<HashMap<i64, So
         .collect()
 }
 
-/// Replaces the queues of the players in `changed` with their new picks.
+/// Replaces the queues of the players in `changed` with their new picks; a song that stays
+/// in its role keeps the time it joined.
 fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> spi::Result<()> {
     if changed.is_empty() {
         return Ok(());
     }
-    let players: Vec<i64> = changed.iter().map(|(player, _)| *player).collect();
-    client.update(
-        "delete from cosound.player_queue where player_id = any ($1)",
-        None,
-        &[players.into()],
-    )?;
     let rows = || {
         changed.iter().flat_map(|(player, picks)| {
             picks
@@ -547,8 +623,15 @@ fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> s
         })
     };
     client.update(
-        "insert into cosound.player_queue (player_id, slot, song_id, role, gain)
-         select t.player_id, t.slot, t.song_id, t.role::cosound.queue_role, t.gain
+        "with old as (
+           delete from cosound.player_queue where player_id = any ($6)
+           returning player_id, song_id, role, since
+         )
+         insert into cosound.player_queue (player_id, slot, song_id, role, gain, since)
+         select t.player_id, t.slot, t.song_id, t.role::cosound.queue_role, t.gain,
+                coalesce((select old.since from old
+                           where old.player_id = t.player_id and old.song_id = t.song_id
+                             and old.role = t.role::cosound.queue_role), now())
            from unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::real[])
                 as t (player_id, slot, song_id, role, gain)",
         None,
@@ -568,6 +651,11 @@ fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> s
                 .into(),
             rows()
                 .map(|(_, _, pick)| pick.gain)
+                .collect::<Vec<_>>()
+                .into(),
+            changed
+                .iter()
+                .map(|(player, _)| *player)
                 .collect::<Vec<_>>()
                 .into(),
         ],
@@ -614,22 +702,24 @@ fn record(client: &mut SpiClient<'_>, due: &[Due], changed: &HashSet<i64>) -> sp
     client.update(
         "with due as (
            select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[],
-                                $7::int[], $8::int[], $9::text[])
+                                $7::int[], $8::int[], $9::text[], $11::int[])
                          with ordinality
-                         as t (player_id, changed, generation, last_play_at, first, last, strategy, n)
+                         as t (player_id, changed, generation, last_play_at, first, last, strategy,
+                               listeners, n)
          ), state as (
            insert into cosound.queue_state as q
                   (player_id, version, target, catalogue_generation, last_play_at, refreshed_at,
-                   strategy, tastes)
+                   strategy, tastes, listeners)
            select player_id, changed::int, ($3::real[])[n * 5 - 4 : n * 5]::extensions.vector(5),
                   generation, last_play_at, now(), strategy::cosound.group_strategy,
-                  ($6::real[])[first : last]
+                  ($6::real[])[first : last], listeners
              from due
            on conflict (player_id) do update
               set version = q.version + excluded.version, target = excluded.target,
                   catalogue_generation = excluded.catalogue_generation,
                   last_play_at = excluded.last_play_at, refreshed_at = excluded.refreshed_at,
-                  strategy = excluded.strategy, tastes = excluded.tastes
+                  strategy = excluded.strategy, tastes = excluded.tastes,
+                  listeners = excluded.listeners
            returning player_id, version
          )
          select pg_catalog.pg_notify($10, json_build_object('player_id', state.player_id,
@@ -660,6 +750,10 @@ fn record(client: &mut SpiClient<'_>, due: &[Due], changed: &HashSet<i64>) -> sp
                 .collect::<Vec<_>>()
                 .into(),
             CHANNEL.into(),
+            due.iter()
+                .map(|player| player.inputs.listeners)
+                .collect::<Vec<_>>()
+                .into(),
         ],
     )?;
     Ok(())

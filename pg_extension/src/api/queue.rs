@@ -285,10 +285,30 @@ mod tests {
         .unwrap()
     }
 
-    /// Each player's queue computed afresh by `refresh_queue`, one player at a time.
+    /// Keeps what a refresh reads and writes, for `each_refreshed_alone` to start from.
+    fn snapshot() {
+        Spi::run(
+            "drop table if exists kept_queue, kept_state, kept_served;
+             create temp table kept_queue as select * from cosound.player_queue;
+             create temp table kept_state as select * from cosound.queue_state;
+             create temp table kept_served as
+               select id, served_seconds, served_fit_seconds, served_until from cosound.sessions",
+        )
+        .unwrap();
+    }
+
+    /// Each player's queue computed by `refresh_queue`, one player at a time, from the state
+    /// of the last `snapshot`.
     fn each_refreshed_alone() -> Vec<QueueRow> {
         Spi::run(
-            "delete from cosound.player_queue; delete from cosound.queue_state;
+            "delete from cosound.player_queue;
+             insert into cosound.player_queue select * from kept_queue;
+             delete from cosound.queue_state;
+             insert into cosound.queue_state select * from kept_state;
+             update cosound.sessions s
+                set served_seconds = k.served_seconds, served_fit_seconds = k.served_fit_seconds,
+                    served_until = k.served_until
+               from kept_served k where k.id = s.id;
              select extensions.refresh_queue(id) from cosound.players order by id",
         )
         .unwrap();
@@ -495,21 +515,26 @@ mod tests {
                 .unwrap()
                 .unwrap()
         };
+        snapshot();
         assert_eq!(all(), 30, "every room starts with a queue");
         let (together, _) = all_queues();
         assert_eq!(together, each_refreshed_alone());
 
-        // Some leave and songs play. A play moves every room's penalties, and a room's queue
-        // notices other rooms' plays when it grows old: let them all be old.
+        // Some leave, songs play and some layers have played their turn. A play moves every
+        // room's penalties, and a room's queue notices other rooms' plays when it grows old:
+        // let them all be old.
         Spi::run(
             "update cosound.sessions set ended_at = now()
               where ended_at is null and id % 2 = 0;
              insert into cosound.plays (player_id, song_id)
              select q.player_id, q.song_id from cosound.player_queue q
-              where q.role = 'instrumental' and q.player_id % 4 = 1;
+              where q.player_id % 4 = 1;
+             update cosound.player_queue set since = now() - interval '1 hour'
+              where player_id % 3 = 0 and slot = 1;
              update cosound.queue_state set refreshed_at = now() - interval '1 hour'",
         )
         .unwrap();
+        snapshot();
         let (_, versions) = all_queues();
         let changed = all();
         assert!(changed > 0);
@@ -520,6 +545,142 @@ mod tests {
             "a version moves with each changed queue"
         );
         assert_eq!(together, each_refreshed_alone());
+        Spi::run("truncate kept_queue, kept_state").unwrap();
+        assert_ne!(
+            together,
+            each_refreshed_alone(),
+            "some rooms kept layers a fresh start would not pick"
+        );
+    }
+
+    /// The player's layers, lead first.
+    fn layers(player: i64) -> Vec<i64> {
+        queue(player)
+            .into_iter()
+            .filter(|(_, role, _)| role == "layer")
+            .map(|(song, _, _)| song)
+            .collect()
+    }
+
+    /// Lets the next refresh run as if the queue had grown old.
+    fn age_queue() {
+        Spi::run("update cosound.queue_state set refreshed_at = now() - interval '1 hour'")
+            .unwrap();
+    }
+
+    fn set_taste(listener: pgrx::Uuid, taste: &str) {
+        Spi::run_with_args(
+            "update cosound.profiles set preference = $2::text::extensions.vector(5)
+              where id = $1",
+            &[listener.into(), taste.into()],
+        )
+        .unwrap();
+    }
+
+    /// The schema with three rain soundscapes and three fire ones, far apart.
+    fn rain_and_fire() -> (Vec<i64>, Vec<i64>) {
+        fixture::schema();
+        let songs =
+            |embeddings: [&str; 3]| embeddings.map(|e| fixture::song("soundscape", e)).to_vec();
+        (
+            songs(["[1,0,0,0,0]", "[1,0.1,0,0,0]", "[1,0,0.1,0,0]"]),
+            songs(["[0,0,0,0,1]", "[0,0.1,0,0,1]", "[0,0,0.1,0,1]"]),
+        )
+    }
+
+    #[pg_test]
+    fn a_room_whose_taste_turns_hears_one_layer_change_per_refresh() {
+        let (rain, fire) = rain_and_fire();
+        let player = fixture::player();
+        let (a, b) = (
+            fixture::listener(Some("[1,0,0,0,0]")),
+            fixture::listener(Some("[1,0,0,0,0]")),
+        );
+        check_in(a, player);
+        check_in(b, player);
+        refresh(player);
+        assert_eq!(layers(player), rain, "the room filled: the proposal whole");
+        set_taste(a, "[0,0,0,0,1]");
+        set_taste(b, "[0,0,0,0,1]");
+        for step in 1..=3 {
+            refresh(player);
+            let now = layers(player);
+            let fiery = now.iter().filter(|song| fire.contains(song)).count();
+            assert_eq!((fiery, now.len()), (step, 3), "step {step}: {now:?}");
+            assert!(fire.contains(&now[0]), "the best fitting layer leads");
+            age_queue();
+        }
+    }
+
+    /// Four soundscapes a hair apart around the listener's taste, three of them playing.
+    fn a_close_room() -> (i64, Vec<i64>) {
+        fixture::schema();
+        let songs: Vec<i64> = [
+            "[1,0,0,0,0]",
+            "[1,0.1,0,0,0]",
+            "[1,0.15,0,0,0]",
+            "[1,0.2,0,0,0]",
+        ]
+        .map(|e| fixture::song("soundscape", e))
+        .to_vec();
+        let player = fixture::player();
+        check_in(fixture::listener(Some("[1,0,0,0,0]")), player);
+        refresh(player);
+        assert_eq!(layers(player), songs[..3]);
+        Spi::run_with_args(
+            "insert into cosound.plays (player_id, song_id)
+             select $1, song_id from cosound.player_queue where player_id = $1",
+            &[player.into()],
+        )
+        .unwrap();
+        (player, songs)
+    }
+
+    #[pg_test]
+    fn a_layer_is_not_pushed_out_by_its_own_recency_penalty() {
+        let (player, songs) = a_close_room();
+        refresh(player);
+        assert_eq!(
+            layers(player),
+            songs[..3],
+            "the fourth fits only a hair worse than the third"
+        );
+    }
+
+    #[pg_test]
+    fn a_layer_that_played_its_turn_gives_way_and_the_others_keep_theirs() {
+        let (player, songs) = a_close_room();
+        Spi::run_with_args(
+            "update cosound.player_queue
+                set since = now() - make_interval(secs => $2 + 1)
+              where player_id = $1",
+            &[player.into(), crate::steady::TURN_SECONDS.into()],
+        )
+        .unwrap();
+        assert!(refresh(player));
+        assert_eq!(layers(player), [songs[0], songs[1], songs[3]]);
+        let kept_their_time = Spi::get_one_with_args::<i64>(
+            "select count(*) from cosound.player_queue
+              where player_id = $1 and since < now() - interval '10 minutes'",
+            &[player.into()],
+        )
+        .unwrap();
+        assert_eq!(kept_their_time, Some(2), "the newcomer's turn starts now");
+    }
+
+    #[pg_test]
+    fn a_room_that_empties_then_fills_takes_the_new_mix_whole() {
+        let (rain, fire) = rain_and_fire();
+        let player = fixture::player();
+        let first = fixture::listener(Some("[1,0,0,0,0]"));
+        check_in(first, player);
+        refresh(player);
+        assert_eq!(layers(player), rain);
+        Spi::run_with_args("select cosound.check_out($1)", &[first.into()]).unwrap();
+        refresh(player);
+        check_in(fixture::listener(Some("[0,0,0,0,1]")), player);
+        refresh(player);
+        assert_eq!(layers(player), fire);
     }
 
     #[pg_test(error = "no player with id -7")]

@@ -1,0 +1,1 @@
+../../sql/0037_steady_mix.sql
