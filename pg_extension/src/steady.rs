@@ -8,7 +8,8 @@
 //! and only when the newcomer fits the room better by `MARGIN` or the outgoing layer has played
 //! `TURN_SECONDS`. A room that emptied or filled, or whose manager chose another strategy,
 //! takes the proposal whole; a layer that may no longer play (removed from the player's
-//! library) goes at once. The layers play best fitting first, so the closest sound leads.
+//! library) goes at once. The layers play in the proposal's order (the ranking's, recency
+//! penalty included), then those it left out best fitting first, so the closest sound leads.
 
 use crate::queue::Pick;
 
@@ -50,12 +51,18 @@ pub enum Change {
     Dropped(i64),
 }
 
-/// The layers to play, best fitting first, from those `playing` and those `proposed` (in
-/// ranking order), and what changed. `turned_over` says the room emptied or filled, or its
+/// The layers to play, lead first, from those `playing` and those `proposed` (in ranking
+/// order), and what changed. `turned_over` says the room emptied or filled, or its
 /// strategy changed, since the last refresh.
 pub fn settle(playing: &[Playing], proposed: &[Layer], turned_over: bool) -> (Vec<Pick>, Change) {
     let (mut layers, change) = step(playing, proposed, turned_over);
-    layers.sort_by(|a, b| b.fit.total_cmp(&a.fit));
+    let rank = |layer: &Layer| {
+        proposed
+            .iter()
+            .position(|p| p.pick.song_id == layer.pick.song_id)
+            .unwrap_or(usize::MAX)
+    };
+    layers.sort_by(|a, b| rank(a).cmp(&rank(b)).then(b.fit.total_cmp(&a.fit)));
     (layers.into_iter().map(|layer| layer.pick).collect(), change)
 }
 
@@ -205,19 +212,20 @@ mod tests {
         let (picks, change) = settle(&now, &proposed, false);
         assert_eq!(
             (ids(&picks), change),
-            (vec![3, 4, 1], Change::Swapped { out: 2, into: 4 })
+            (vec![4, 3, 1], Change::Swapped { out: 2, into: 4 })
         );
     }
 
     #[test]
-    fn kept_layers_follow_the_proposed_gains() {
+    fn kept_layers_follow_the_proposed_order_and_gains() {
         let now = [playing(1, 0.8, 60.0), playing(2, 0.7, 60.0)];
+        // The first just played: its penalty puts the second in front.
         let mut proposed = [layer(2, 0.7), layer(1, 0.8)];
-        proposed[0].pick.gain = 0.25;
+        (proposed[0].pick.gain, proposed[1].pick.gain) = (1.0, 0.6);
         let (picks, change) = settle(&now, &proposed, false);
         assert_eq!(change, Change::Kept);
-        assert_eq!(ids(&picks), [1, 2]);
-        assert_eq!(picks[1].gain, 0.25);
+        assert_eq!(ids(&picks), [2, 1]);
+        assert_eq!((picks[0].gain, picks[1].gain), (1.0, 0.6));
     }
 
     #[test]

@@ -658,7 +658,11 @@ mod tests {
         )
         .unwrap();
         assert!(refresh(player));
-        assert_eq!(layers(player), [songs[0], songs[1], songs[3]]);
+        assert_eq!(
+            layers(player),
+            [songs[3], songs[0], songs[1]],
+            "the newcomer leads: the others just played"
+        );
         let kept_their_time = Spi::get_one_with_args::<i64>(
             "select count(*) from cosound.player_queue
               where player_id = $1 and since < now() - interval '10 minutes'",
