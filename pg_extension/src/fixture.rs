@@ -142,6 +142,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0037_steady_mix.sql",
         include_str!("../../sql/0037_steady_mix.sql"),
     ),
+    (
+        "sql/0038_why_this_mix.sql",
+        include_str!("../../sql/0038_why_this_mix.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.
@@ -191,6 +195,44 @@ pub fn player() -> i64 {
     Spi::get_one::<i64>("insert into cosound.players (name) values ('a room') returning id")
         .expect("the player is stored")
         .expect("a new player has an id")
+}
+
+/// The rows `sql` returns, as triples of its first three columns (none of them null).
+pub fn triples<A, B, C>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<(A, B, C)>
+where
+    A: pgrx::FromDatum + pgrx::IntoDatum,
+    B: pgrx::FromDatum + pgrx::IntoDatum,
+    C: pgrx::FromDatum + pgrx::IntoDatum,
+{
+    Spi::connect(|client| {
+        client
+            .select(sql, None, args)?
+            .map(|row| {
+                Ok((
+                    row.get(1)?.expect("a value"),
+                    row.get(2)?.expect("a value"),
+                    row.get(3)?.expect("a value"),
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// Checks the listener in at the player, as `api.check_in` does.
+pub fn check_in(listener: pgrx::Uuid, player: i64) {
+    Spi::run_with_args(
+        "select cosound.check_in($1, $2)",
+        &[listener.into(), player.into()],
+    )
+    .expect("the listener checks in");
+}
+
+/// Refreshes the player's queue; whether it changed.
+pub fn refresh(player: i64) -> bool {
+    Spi::get_one_with_args::<bool>("select extensions.refresh_queue($1)", &[player.into()])
+        .expect("the queue refreshes")
+        .expect("refresh_queue answers")
 }
 
 #[cfg(test)]

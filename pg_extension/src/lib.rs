@@ -11,6 +11,7 @@
 //! - `group`: how the listeners at a player count (the strategies and their points).
 //! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
 //! - `steady`: how far one refresh may move the playing layers towards the proposed ones.
+//! - `why`: what set a refresh off, recorded with each new queue version.
 //! - `refresh`: the queue refresh of one player or all, as set-based reads and writes.
 //! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
@@ -31,6 +32,7 @@ pub mod space;
 pub mod steady;
 pub mod token;
 mod vector;
+pub mod why;
 
 ::pgrx::pg_module_magic!(name, version);
 

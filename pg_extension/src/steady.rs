@@ -51,6 +51,28 @@ pub enum Change {
     Dropped(i64),
 }
 
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Kept => "kept",
+            Change::Whole => "whole",
+            Change::Swapped { .. } => "swapped",
+            Change::Added(_) => "added",
+            Change::Dropped(_) => "dropped",
+        }
+    }
+
+    /// The layer that left and the one that came.
+    pub fn songs(self) -> (Option<i64>, Option<i64>) {
+        match self {
+            Change::Kept | Change::Whole => (None, None),
+            Change::Swapped { out, into } => (Some(out), Some(into)),
+            Change::Added(into) => (None, Some(into)),
+            Change::Dropped(out) => (Some(out), None),
+        }
+    }
+}
+
 /// The layers to play, lead first, from those `playing` and those `proposed` (in ranking
 /// order), and what changed. `turned_over` says the room emptied or filled, or its
 /// strategy changed, since the last refresh.

@@ -139,6 +139,31 @@ pub async fn new_user(db: &tokio_postgres::Client, roles: &[&str]) -> (String, S
     (id, token)
 }
 
+/// A new listener with this taste (pgvector text) checked in at `player` through the API;
+/// their id and token.
+pub async fn check_in_with_taste(
+    db: &tokio_postgres::Client,
+    player: i64,
+    taste: &str,
+) -> (String, String) {
+    let (id, token) = new_user(db, &[]).await;
+    db.execute(
+        "update cosound.profiles set preference = $2::text::extensions.vector(5)
+          where id = $1::text::uuid",
+        &[&id, &taste],
+    )
+    .await
+    .expect("the taste is set");
+    let (status, answer) = rpc(
+        Some(&token),
+        "check_in",
+        &json!({"player_id": player}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    (id, token)
+}
+
 /// Gives the user these staff roles, directly in the database.
 pub async fn grant_roles(db: &tokio_postgres::Client, user_id: &str, roles: &[&str]) {
     for role in roles {

@@ -1,27 +1,10 @@
 //! A room's group strategy, set by its manager through the API: the mix follows it at once,
 //! bad strategies are refused with the rule, and nobody else may change it.
 
-use cosound_e2e::{get, new_player, new_song, new_user, player_token, rpc, superuser};
+use cosound_e2e::{
+    check_in_with_taste, get, new_player, new_song, new_user, player_token, rpc, superuser,
+};
 use serde_json::json;
-
-/// Checks the listener in at the player with this taste (pgvector text).
-async fn check_in_with_taste(db: &tokio_postgres::Client, player: i64, taste: &str) {
-    let (id, token) = new_user(db, &[]).await;
-    db.execute(
-        "update cosound.profiles set preference = $2::text::extensions.vector(5)
-          where id = $1::text::uuid",
-        &[&id, &taste],
-    )
-    .await
-    .unwrap();
-    let (status, answer) = rpc(
-        Some(&token),
-        "check_in",
-        &json!({"player_id": player}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
-}
 
 /// The song the player's queue leads with, as its manager reads it.
 async fn lead_layer(manager: &str, player: i64) -> i64 {

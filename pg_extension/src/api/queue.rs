@@ -59,7 +59,7 @@ fn no_player(player_id: i64) -> ! {
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
-    use crate::fixture;
+    use crate::fixture::{self, check_in, refresh};
     use crate::group::CALM_DEFAULT;
     use pgrx::prelude::*;
 
@@ -72,40 +72,13 @@ mod tests {
         .unwrap()
     }
 
-    fn check_in(listener: pgrx::Uuid, player: i64) {
-        Spi::run_with_args(
-            "select cosound.check_in($1, $2)",
-            &[listener.into(), player.into()],
-        )
-        .unwrap();
-    }
-
-    fn refresh(player: i64) -> bool {
-        Spi::get_one_with_args::<bool>("select extensions.refresh_queue($1)", &[player.into()])
-            .unwrap()
-            .unwrap()
-    }
-
     /// The queue as (song, role, gain) rows in slot order.
     fn queue(player: i64) -> Vec<(i64, String, f32)> {
-        Spi::connect(|client| {
-            client
-                .select(
-                    "select song_id, role::text, gain from cosound.player_queue
-                      where player_id = $1 order by slot",
-                    None,
-                    &[player.into()],
-                )?
-                .map(|row| {
-                    Ok((
-                        row.get(1)?.unwrap(),
-                        row.get(2)?.unwrap(),
-                        row.get(3)?.unwrap(),
-                    ))
-                })
-                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-        })
-        .unwrap()
+        fixture::triples(
+            "select song_id, role::text, gain from cosound.player_queue
+              where player_id = $1 order by slot",
+            &[player.into()],
+        )
     }
 
     #[pg_test]
@@ -285,12 +258,36 @@ mod tests {
         .unwrap()
     }
 
+    /// Every kept queue version's why, as text rows.
+    fn why_rows() -> Vec<String> {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "select format('%s', (v.player_id, v.version, v.trigger, v.strategy,
+                                          v.listeners, v.layer_change, v.layer_out, v.layer_in,
+                                          (select array_agg((i.slot, i.song_id, i.gain, i.fit,
+                                                             i.penalty) order by i.slot)
+                                             from cosound.queue_version_items i
+                                            where (i.player_id, i.version)
+                                                  = (v.player_id, v.version))))
+                       from cosound.queue_versions v order by v.player_id, v.version",
+                    None,
+                    &[],
+                )?
+                .map(|row| Ok(row.get::<String>(1)?.unwrap()))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
+        .unwrap()
+    }
+
     /// Keeps what a refresh reads and writes, for `each_refreshed_alone` to start from.
     fn snapshot() {
         Spi::run(
-            "drop table if exists kept_queue, kept_state, kept_served;
+            "drop table if exists kept_queue, kept_state, kept_versions, kept_items, kept_served;
              create temp table kept_queue as select * from cosound.player_queue;
              create temp table kept_state as select * from cosound.queue_state;
+             create temp table kept_versions as select * from cosound.queue_versions;
+             create temp table kept_items as select * from cosound.queue_version_items;
              create temp table kept_served as
                select id, served_seconds, served_fit_seconds, served_until from cosound.sessions",
         )
@@ -305,6 +302,9 @@ mod tests {
              insert into cosound.player_queue select * from kept_queue;
              delete from cosound.queue_state;
              insert into cosound.queue_state select * from kept_state;
+             delete from cosound.queue_versions;
+             insert into cosound.queue_versions select * from kept_versions;
+             insert into cosound.queue_version_items select * from kept_items;
              update cosound.sessions s
                 set served_seconds = k.served_seconds, served_fit_seconds = k.served_fit_seconds,
                     served_until = k.served_until
@@ -544,8 +544,14 @@ mod tests {
             moved as i64, changed,
             "a version moves with each changed queue"
         );
+        let why_together = why_rows();
         assert_eq!(together, each_refreshed_alone());
-        Spi::run("truncate kept_queue, kept_state").unwrap();
+        assert_eq!(
+            why_together,
+            why_rows(),
+            "and each version says the same why"
+        );
+        Spi::run("truncate kept_queue, kept_state, kept_versions, kept_items").unwrap();
         assert_ne!(
             together,
             each_refreshed_alone(),

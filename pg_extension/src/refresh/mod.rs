@@ -18,12 +18,15 @@ use crate::group::{self, GroupStrategy, Present};
 use crate::queue::{self, Inputs, Pick, Role};
 use crate::recommend::{Ranked, SongType};
 use crate::space::{self, DIMENSIONS};
-use crate::steady::{self, Layer, Playing};
+use crate::steady::{self, Change, Layer, Playing};
+use crate::why::{self, Trigger};
 use pgrx::datetime::TimestampWithTimeZone;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{self, SpiClient};
 use std::collections::{HashMap, HashSet};
+
+mod history;
 
 /// The channel that announces queue changes.
 pub const CHANNEL: &str = "cosound_queue";
@@ -64,6 +67,7 @@ struct Due {
     points: Vec<Vec<f32>>,
     /// The room emptied or filled, or its strategy changed, since the last refresh.
     turned_over: bool,
+    trigger: Trigger,
 }
 
 /// A row of a stored queue, with how long it has been there and whether its song may still
@@ -118,6 +122,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             });
             queue::needs_refresh(player.last.as_ref(), &now, age).then_some(Due {
                 player_id: player.player_id,
+                trigger: why::trigger(player.last.as_ref(), &now),
                 inputs: now,
                 seats,
                 points: Vec::new(),
@@ -141,51 +146,74 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             .chain(current.values().flatten().map(|queued| queued.pick.song_id))
             .collect();
         let songs = songs(client, mentioned.into_iter().collect())?;
-        let changed: Vec<(i64, Vec<Pick>)> = due
-            .iter()
-            .zip(&rankings)
-            .filter_map(|(player, (soundscapes, instrumental))| {
-                let proposed = queue::mix(soundscapes, instrumental.first(), |id| {
-                    songs.get(&id).map_or(0.0, |song| song.loudness_db)
-                });
-                let now = current
-                    .get(&player.player_id)
-                    .map_or(&[][..], Vec::as_slice);
-                let picks = steady_picks(player, &proposed, now, &songs);
-                let playing: Vec<Pick> = now.iter().map(|queued| queued.pick).collect();
-                (picks != playing).then_some((player.player_id, picks))
-            })
-            .collect();
+        let mut given: HashMap<i64, Vec<Pick>> = HashMap::new();
+        let mut changed: Vec<(i64, Vec<Pick>, Change)> = Vec::new();
+        for (player, (soundscapes, instrumental)) in due.iter().zip(&rankings) {
+            let proposed = queue::mix(soundscapes, instrumental.first(), |id| {
+                songs.get(&id).map_or(0.0, |song| song.loudness_db)
+            });
+            let now = current
+                .get(&player.player_id)
+                .map_or(&[][..], Vec::as_slice);
+            let (picks, change) = steady_picks(player, &proposed, now, &songs);
+            let playing: Vec<Pick> = now.iter().map(|queued| queued.pick).collect();
+            if picks != playing {
+                changed.push((player.player_id, picks.clone(), change));
+            }
+            given.insert(player.player_id, picks);
+        }
         replace_queues(client, &changed)?;
-        let changed: HashSet<i64> = changed.into_iter().map(|(player, _)| player).collect();
-        record(client, &due, &changed)?;
+        let changed_players: HashSet<i64> = changed.iter().map(|(player, _, _)| *player).collect();
+        let versions = record(client, &due, &changed_players)?;
+        history::remember(client, &due, &changed, &versions, &songs)?;
+        history::share(client, &due, &given, &songs)?;
         Ok::<_, spi::Error>(changed.len())
     })
     .expect("the queues write");
     Some(changed)
 }
 
+/// How well `song` fits the room of `player`: its cosine similarity to the point it is
+/// farthest from, as the ranking scores it.
+fn room_fit(player: &Due, song: Option<&Song>) -> f64 {
+    song.map_or(f64::NEG_INFINITY, |song| {
+        let farthest = player
+            .points
+            .iter()
+            .map(|point| crate::recommend::cosine_distance(&song.embedding, point))
+            .fold(f64::NEG_INFINITY, f64::max);
+        1.0 - farthest
+    })
+}
+
+/// The layers of a mix as `group::fit` weighs them: each layer's embedding with its gain
+/// less the song's loudness gain (how much of the mix it makes up).
+fn layer_weights<'a>(
+    picks: impl IntoIterator<Item = &'a Pick>,
+    songs: &'a HashMap<i64, Song>,
+) -> Vec<(&'a [f32], f64)> {
+    picks
+        .into_iter()
+        .filter(|pick| pick.role == Role::Layer)
+        .filter_map(|pick| {
+            let song = songs.get(&pick.song_id)?;
+            let weight = f64::from(pick.gain) / queue::loudness_factor(song.loudness_db);
+            Some((&song.embedding[..], weight))
+        })
+        .collect()
+}
+
 /// The picks a due player plays: its proposed layers reached from those playing by at most
-/// one step (`steady::settle`), then the proposed instrumental.
+/// one step (`steady::settle`), then the proposed instrumental; and the step taken.
 fn steady_picks(
     player: &Due,
     proposed: &[Pick],
     playing: &[Queued],
     songs: &HashMap<i64, Song>,
-) -> Vec<Pick> {
-    let fit = |song_id: i64| {
-        songs.get(&song_id).map_or(f64::NEG_INFINITY, |song| {
-            let farthest = player
-                .points
-                .iter()
-                .map(|point| crate::recommend::cosine_distance(&song.embedding, point))
-                .fold(f64::NEG_INFINITY, f64::max);
-            1.0 - farthest
-        })
-    };
+) -> (Vec<Pick>, Change) {
     let layer = |pick: &Pick| Layer {
         pick: *pick,
-        fit: fit(pick.song_id),
+        fit: room_fit(player, songs.get(&pick.song_id)),
     };
     let playing: Vec<Playing> = playing
         .iter()
@@ -199,9 +227,9 @@ fn steady_picks(
     let (layers, instrumental): (Vec<&Pick>, Vec<&Pick>) =
         proposed.iter().partition(|pick| pick.role == Role::Layer);
     let layers: Vec<Layer> = layers.into_iter().map(layer).collect();
-    let (mut picks, _) = steady::settle(&playing, &layers, player.turned_over);
+    let (mut picks, change) = steady::settle(&playing, &layers, player.turned_over);
     picks.extend(instrumental);
-    picks
+    (picks, change)
 }
 
 /// The points each due player's songs are ranked against: its strategy's, else (nobody there
@@ -415,18 +443,14 @@ fn count_served(client: &mut SpiClient<'_>, due: &mut [Due]) -> spi::Result<()> 
     )?;
     let (mut sessions, mut fits) = (Vec::new(), Vec::new());
     for player in due.iter() {
-        let layers: Vec<(&[f32], f64)> = playing
-            .get(&player.player_id)
-            .into_iter()
-            .flatten()
-            .map(|queued| &queued.pick)
-            .filter(|pick| pick.role == Role::Layer)
-            .filter_map(|pick| {
-                let song = songs.get(&pick.song_id)?;
-                let weight = f64::from(pick.gain) / queue::loudness_factor(song.loudness_db);
-                Some((&song.embedding[..], weight))
-            })
-            .collect();
+        let layers = layer_weights(
+            playing
+                .get(&player.player_id)
+                .into_iter()
+                .flatten()
+                .map(|queued| &queued.pick),
+            &songs,
+        );
         for seat in &player.seats {
             sessions.push(seat.session_id);
             fits.push(group::fit(&seat.present.taste, layers.iter().copied()));
@@ -610,12 +634,15 @@ fn songs(client: &SpiClient<'_>, songs: Vec<i64>) -> spi::Result<HashMap<i64, So
 
 /// Replaces the queues of the players in `changed` with their new picks; a song that stays
 /// in its role keeps the time it joined.
-fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> spi::Result<()> {
+fn replace_queues(
+    client: &mut SpiClient<'_>,
+    changed: &[(i64, Vec<Pick>, Change)],
+) -> spi::Result<()> {
     if changed.is_empty() {
         return Ok(());
     }
     let rows = || {
-        changed.iter().flat_map(|(player, picks)| {
+        changed.iter().flat_map(|(player, picks, _)| {
             picks
                 .iter()
                 .enumerate()
@@ -655,7 +682,7 @@ fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> s
                 .into(),
             changed
                 .iter()
-                .map(|(player, _)| *player)
+                .map(|(player, _, _)| *player)
                 .collect::<Vec<_>>()
                 .into(),
         ],
@@ -664,8 +691,12 @@ fn replace_queues(client: &mut SpiClient<'_>, changed: &[(i64, Vec<Pick>)]) -> s
 }
 
 /// Stores what each due player's queue was computed from; for those whose queue changed,
-/// bumps its version and notifies.
-fn record(client: &mut SpiClient<'_>, due: &[Due], changed: &HashSet<i64>) -> spi::Result<()> {
+/// bumps its version and notifies; the new versions, by player.
+fn record(
+    client: &mut SpiClient<'_>,
+    due: &[Due],
+    changed: &HashSet<i64>,
+) -> spi::Result<HashMap<i64, i64>> {
     // The direction the mix was ranked towards: its one point, or the mean of several.
     let targets: Vec<f32> = due
         .iter()
@@ -699,8 +730,9 @@ fn record(client: &mut SpiClient<'_>, due: &[Due], changed: &HashSet<i64>) -> sp
                 })
             })
             .collect();
-    client.update(
-        "with due as (
+    client
+        .update(
+            "with due as (
            select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[],
                                 $7::int[], $8::int[], $9::text[], $11::int[])
                          with ordinality
@@ -722,39 +754,46 @@ fn record(client: &mut SpiClient<'_>, due: &[Due], changed: &HashSet<i64>) -> sp
                   listeners = excluded.listeners
            returning player_id, version
          )
-         select pg_catalog.pg_notify($10, json_build_object('player_id', state.player_id,
+         select state.player_id, state.version,
+                pg_catalog.pg_notify($10, json_build_object('player_id', state.player_id,
                                                             'version', state.version)::text)
            from state join due using (player_id)
           where due.changed",
-        None,
-        &[
-            due.iter()
-                .map(|player| player.player_id)
-                .collect::<Vec<_>>()
-                .into(),
-            due.iter()
-                .map(|player| changed.contains(&player.player_id))
-                .collect::<Vec<_>>()
-                .into(),
-            targets.into(),
-            due.iter()
-                .map(|player| player.inputs.catalogue_generation)
-                .collect::<Vec<_>>()
-                .into(),
-            last_plays.into(),
-            tastes.into(),
-            starts.into(),
-            ends.into(),
-            due.iter()
-                .map(|player| player.inputs.strategy.as_str().to_string())
-                .collect::<Vec<_>>()
-                .into(),
-            CHANNEL.into(),
-            due.iter()
-                .map(|player| player.inputs.listeners)
-                .collect::<Vec<_>>()
-                .into(),
-        ],
-    )?;
-    Ok(())
+            None,
+            &[
+                due.iter()
+                    .map(|player| player.player_id)
+                    .collect::<Vec<_>>()
+                    .into(),
+                due.iter()
+                    .map(|player| changed.contains(&player.player_id))
+                    .collect::<Vec<_>>()
+                    .into(),
+                targets.into(),
+                due.iter()
+                    .map(|player| player.inputs.catalogue_generation)
+                    .collect::<Vec<_>>()
+                    .into(),
+                last_plays.into(),
+                tastes.into(),
+                starts.into(),
+                ends.into(),
+                due.iter()
+                    .map(|player| player.inputs.strategy.as_str().to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
+                CHANNEL.into(),
+                due.iter()
+                    .map(|player| player.inputs.listeners)
+                    .collect::<Vec<_>>()
+                    .into(),
+            ],
+        )?
+        .map(|row| {
+            Ok((
+                row.get::<i64>(1)?.expect("a player"),
+                row.get::<i64>(2)?.expect("a version"),
+            ))
+        })
+        .collect()
 }

@@ -1,0 +1,1 @@
+../../sql/0038_why_this_mix.sql
