@@ -11,7 +11,9 @@ use cosound_e2e::player::play_from;
 use cosound_e2e::web::{
     account, new_checkin_code, script_text, scroll_to, session_token, sign_in, PASSWORD,
 };
-use cosound_e2e::{column, gateway_url, get, new_player, new_song, new_user, rpc, superuser};
+use cosound_e2e::{
+    check_in_with_taste, column, gateway_url, get, new_player, new_song, new_user, rpc, superuser,
+};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
@@ -155,6 +157,14 @@ async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rat
         .unwrap_or_else(|| panic!("the page says {said:?}"))
         .to_string();
     browser::wait_for(&page, "#taste-move .bars").await;
+    // With a taste, the next mix counts them, and the page says how close it is to it.
+    browser::wait_for_text_within(
+        &page,
+        "#my-share",
+        "How close this mix is to your taste",
+        Duration::from_secs(30),
+    )
+    .await;
     scroll_to(&page, "#h-rate-it").await;
     browser::screenshot(&page, "listener-rated").await;
     let votes: Vec<String> = column(
@@ -589,6 +599,32 @@ async fn a_manager_chooses_how_the_rooms_listeners_count() {
     let db = superuser().await;
     let (manager, manager_id) = account(&db, &["manager"]).await;
     let player = new_player(&db, Some(&manager_id)).await;
+    let mut library = Vec::new();
+    for (title, embedding) in [
+        ("Steady rain", "[1,0,0,0,0]"),
+        ("Rain by the fire", "[1,0,0,0,1]"),
+    ] {
+        let song = new_song(&db, "soundscape", embedding).await;
+        db.execute(
+            "update cosound.songs set title = $1 where id = $2",
+            &[&title, &song],
+        )
+        .await
+        .unwrap();
+        library.push(song);
+    }
+    db.execute(
+        "insert into cosound.player_library (player_id, song_id) select $1, unnest($2::bigint[])",
+        &[&player, &library],
+    )
+    .await
+    .unwrap();
+    for taste in ["[1,0,0,0,0]", "[1,0,0,0,0]", "[0,0,0,0,1]"] {
+        check_in_with_taste(&db, player, taste).await;
+    }
+    db.execute("select extensions.refresh_queue($1)", &[&player])
+        .await
+        .unwrap();
     let strategy = || async {
         db.query_one(
             "select strategy::text from cosound.players where id = $1",
@@ -609,9 +645,36 @@ async fn a_manager_chooses_how_the_rooms_listeners_count() {
         mean.is_selected().await.unwrap(),
         "a room starts at the mean"
     );
+    browser::wait_for(&page, "#why-versions li").await;
     browser::click(&page, "#strategy-least_misery").await;
     browser::wait_for_text(&page, "main .message", "Nobody left out: the mix follows").await;
     assert_eq!(strategy().await, "least_misery");
+    // The next poll of the panel shows the new version, why it was made, and what it holds.
+    let newest = browser::wait_for_text(
+        &page,
+        "#why-versions li:first-child",
+        "The strategy changed: a whole new mix",
+    )
+    .await;
+    assert!(newest
+        .text()
+        .await
+        .unwrap()
+        .contains("for 3 listeners, by “Nobody left out”"));
+    let rows = page
+        .find_all(Locator::Css("#why-items tbody tr"))
+        .await
+        .unwrap();
+    let mut shown = Vec::new();
+    for row in rows {
+        shown.push(row.text().await.unwrap());
+    }
+    assert_eq!(
+        shown.len(),
+        1,
+        "rain alone would leave the fire lover out: {shown:?}"
+    );
+    assert!(shown[0].starts_with("Rain by the fire"), "{shown:?}");
     scroll_to(&page, "#strategy").await;
     browser::screenshot(&page, "manager-mix").await;
 

@@ -86,13 +86,16 @@ function playerDetail(root, player, profile, reloadList) {
   const status = h('p', { class: 'status', id: 'player-status' });
   const present = h('ul', { id: 'checked-in' });
   const playing = h('ul', { id: 'player-playing', class: 'queue' });
+  const why = h('div', { id: 'why' });
 
   const refreshStatus = async () => {
-    const [[now], here, queue] = await Promise.all([
+    const [[now], here, queue, versions] = await Promise.all([
       api.read('players', (q) => q.eq('id', player.id)),
       api.readRpc('checked_in', (q) => q.eq('player_id', player.id)),
       api.read('player_queue', (q) => q.eq('player_id', player.id).order('slot')),
+      api.read('queue_versions', (q) => q.eq('player_id', player.id).order('version', { ascending: false }).limit(WHY_VERSIONS)),
     ]);
+    await drawWhy(why, versions);
     status.replaceChildren(h('span', { class: `badge ${now?.online ? 'on' : 'off'}` }, now?.online ? 'online' : 'offline'),
       ` Last seen ${when(now?.last_seen_at)}.`);
     present.replaceChildren(...(here.length
@@ -120,7 +123,7 @@ function playerDetail(root, player, profile, reloadList) {
     h('div', { class: 'panels' },
       section('Checked in now', present),
       section('Playing', playing),
-      mixPanel(player),
+      mixPanel(player, why),
       codesPanel(player),
       keyPanel(player),
       section('Name', renameLine, rename),
@@ -185,7 +188,55 @@ const STRATEGIES = [
   ['fair', 'Take turns', 'those the mix has served least so far in their visit count more'],
 ];
 
-function mixPanel(player) {
+/** What set a queue version off (`why.rs`), as a manager reads it. */
+const TRIGGERS = {
+  first: 'The player\u2019s first mix',
+  strategy: 'The strategy changed',
+  check_in: 'Someone checked in',
+  check_out: 'Someone left',
+  rating: 'A listener\u2019s taste moved',
+  catalogue: 'The sounds or the library changed',
+  play: 'A sound played',
+  clock: 'Time passed',
+};
+const WHY_VERSIONS = 5;
+
+/** The latest queue versions, newest first, and what the newest holds with each item's fit. */
+async function drawWhy(root, versions) {
+  if (!versions.length) {
+    root.replaceChildren(h('p', {}, 'No mix yet.'));
+    return;
+  }
+  const latest = versions[0];
+  const [items, songs] = await Promise.all([
+    api.read('queue_version_items', (q) => q.eq('player_id', latest.player_id).eq('version', latest.version).order('slot')),
+    api.read('songs', (q) => q.in('id', versions.flatMap((v) => [v.layer_in, v.layer_out]).filter((id) => id != null)), 'id,title'),
+  ]);
+  const title = (id) => songs.find((s) => s.id === id)?.title ?? 'a removed sound';
+  const change = (v) => ({
+    kept: 'the layers stayed',
+    whole: 'a whole new mix',
+    swapped: `${title(v.layer_in)} replaced ${title(v.layer_out)}`,
+    added: `${title(v.layer_in)} joined`,
+    dropped: `${title(v.layer_out)} left`,
+  })[v.layer_change];
+  const strategy = (v) => STRATEGIES.find(([value]) => value === v.strategy)?.[1] ?? v.strategy;
+  const percent = (x) => `${Math.round(x * 100)} %`;
+  root.replaceChildren(
+    h('h3', {}, 'Why this mix'),
+    h('ol', { id: 'why-versions', class: 'why' }, ...versions.map((v) => h('li', { 'data-version': v.version },
+      h('strong', {}, TRIGGERS[v.trigger] ?? v.trigger), `: ${change(v)}. `,
+      `${when(v.made_at)}, for ${v.listeners === 1 ? '1 listener' : `${v.listeners} listeners`}, by \u201c${strategy(v)}\u201d.`))),
+    h('table', { id: 'why-items' },
+      h('caption', {}, `What version ${latest.version} holds`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Sound'), h('th', { scope: 'col' }, 'Fit to the room'), h('th', { scope: 'col' }, 'Rest after playing'))),
+      h('tbody', {}, ...items.map((i) => h('tr', {},
+        h('td', {}, `${i.title}${i.role === 'instrumental' ? ' (instrumental)' : ''}`),
+        h('td', {}, percent(i.fit)),
+        h('td', {}, i.penalty >= 0.005 ? `\u2212${percent(i.penalty)}` : 'none'))))));
+}
+
+function mixPanel(player, why) {
   const line = messageLine();
   let current = player.strategy ?? 'mean';
   const choices = STRATEGIES.map(([value, label, hint]) => {
@@ -198,7 +249,7 @@ function mixPanel(player) {
     });
     return h('p', { class: 'choice' }, input, ' ', h('label', { for: `strategy-${value}` }, h('strong', {}, label), `: ${hint}.`));
   });
-  return section('Mix', h('fieldset', { id: 'strategy' }, h('legend', {}, 'How the listeners here count'), ...choices), line);
+  return section('Mix', h('fieldset', { id: 'strategy' }, h('legend', {}, 'How the listeners here count'), ...choices), line, why);
 }
 
 /** The link a QR code or NFC tag opens: this app, checking the listener in with the code. */

@@ -91,11 +91,16 @@ async function room(playerId, line, redraw) {
   const playing = h('div', { id: 'playing' });
   const rateBox = h('div', { id: 'rate' });
   const tasteBox = h('div', { id: 'taste-move' });
+  const share = h('p', { id: 'my-share', class: 'hint' });
   const rateLine = messageLine();
   let version = null;
 
   const drawQueue = async () => {
-    const queue = await api.read('player_queue', (q) => q.eq('player_id', playerId).order('slot'));
+    const [queue, [mine]] = await Promise.all([
+      api.read('player_queue', (q) => q.eq('player_id', playerId).order('slot')),
+      api.read('my_share', (q) => q),
+    ]);
+    drawShare(share, mine);
     if (!queue.length) {
       // The check-in may have run out: the queue is visible only while it lasts.
       const me = await api.read('my_profile', (q) => q, 'checked_in_at');
@@ -123,10 +128,21 @@ async function room(playerId, line, redraw) {
   const element = h('div', {},
     h('h1', { id: 'room-name' }, player?.name ?? `Player ${playerId}`),
     h('p', { class: 'lead' }, 'The mix follows everyone checked in here. Rate it, and it learns what you like.'),
-    section('Playing now', playing),
+    section('Playing now', playing, share),
     section('Rate it', rateBox, rateLine, tasteBox),
     leave);
   return { element, stop: every(QUEUE_POLL_MS, drawQueue) };
+}
+
+/** How close the mix is to the listener's own taste (the refresh's `group::fit`, -1 to 1). */
+function drawShare(element, mine) {
+  if (mine?.fit == null) {
+    element.replaceChildren();
+    return;
+  }
+  const percent = Math.round(Math.max(0, mine.fit) * 100);
+  const others = mine.listeners > 1 ? ` It is mixed for the ${mine.listeners} listeners here.` : '';
+  element.replaceChildren(`How close this mix is to your taste: `, h('strong', {}, `${percent} %`), `.${others}`);
 }
 
 function drawPlaying(playing, rateBox, queue, line, tasteBox) {
