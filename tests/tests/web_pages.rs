@@ -19,6 +19,18 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+/// A soundscape with this title and embedding (pgvector text).
+async fn titled_soundscape(db: &tokio_postgres::Client, title: &str, embedding: &str) -> i64 {
+    let song = new_song(db, "soundscape", embedding).await;
+    db.execute(
+        "update cosound.songs set title = $1 where id = $2",
+        &[&title, &song],
+    )
+    .await
+    .unwrap();
+    song
+}
+
 async fn staff_roles(db: &tokio_postgres::Client, user_id: &str) -> Vec<String> {
     column(
         db,
@@ -97,14 +109,7 @@ async fn a_listener_checks_in_by_link_rates_and_sees_the_room_follow_another_rat
         ("Rain over the bay", "[0.5,0.5,0.3,0.2,0.2]"),
         ("Far thunder", "[0.2,0.3,0.6,0.4,0.2]"),
     ] {
-        let song = new_song(&db, "soundscape", embedding).await;
-        db.execute(
-            "update cosound.songs set title = $1 where id = $2",
-            &[&title, &song],
-        )
-        .await
-        .unwrap();
-        songs.push(song);
+        songs.push(titled_soundscape(&db, title, embedding).await);
     }
     play_from(&db, player, &songs).await;
 
@@ -604,14 +609,7 @@ async fn a_manager_chooses_how_the_rooms_listeners_count() {
         ("Steady rain", "[1,0,0,0,0]"),
         ("Rain by the fire", "[1,0,0,0,1]"),
     ] {
-        let song = new_song(&db, "soundscape", embedding).await;
-        db.execute(
-            "update cosound.songs set title = $1 where id = $2",
-            &[&title, &song],
-        )
-        .await
-        .unwrap();
-        library.push(song);
+        library.push(titled_soundscape(&db, title, embedding).await);
     }
     db.execute(
         "insert into cosound.player_library (player_id, song_id) select $1, unnest($2::bigint[])",
