@@ -146,6 +146,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0038_why_this_mix.sql",
         include_str!("../../sql/0038_why_this_mix.sql"),
     ),
+    (
+        "sql/0039_schedules.sql",
+        include_str!("../../sql/0039_schedules.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

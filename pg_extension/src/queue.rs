@@ -101,6 +101,8 @@ pub struct Inputs {
     /// The tastes of the listeners there, one after another in the order they checked in; with
     /// nobody there, the fallback target.
     pub tastes: Vec<f32>,
+    /// The schedule block in force, if any.
+    pub block: Option<i64>,
     /// Counts changes to songs and libraries.
     pub catalogue_generation: i64,
     /// The player's latest reported play (microseconds since 2000, PostgreSQL's epoch).
@@ -176,6 +178,7 @@ mod tests {
         let inputs = Inputs {
             strategy: GroupStrategy::Mean,
             listeners: Some(1),
+            block: None,
             tastes: vec![1.0, 0.0, 0.0, 0.0, 0.0],
             catalogue_generation: 4,
             last_play_at: Some(100),
@@ -206,5 +209,10 @@ mod tests {
             needs_refresh(Some(&inputs), &left, 1.0),
             "one leaves whose taste the fallback repeats"
         );
+        let quiet_hours = Inputs {
+            block: Some(3),
+            ..inputs.clone()
+        };
+        assert!(needs_refresh(Some(&inputs), &quiet_hours, 1.0));
     }
 }

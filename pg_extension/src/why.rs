@@ -15,6 +15,8 @@ pub enum Trigger {
     First,
     /// The manager chose another group strategy.
     Strategy,
+    /// Another schedule block came into force, or the last one ended.
+    Schedule,
     CheckIn,
     CheckOut,
     /// A listener's taste moved: a rating, or the survey.
@@ -32,6 +34,7 @@ impl Trigger {
         match self {
             Trigger::First => "first",
             Trigger::Strategy => "strategy",
+            Trigger::Schedule => "schedule",
             Trigger::CheckIn => "check_in",
             Trigger::CheckOut => "check_out",
             Trigger::Rating => "rating",
@@ -55,6 +58,8 @@ pub fn trigger(last: Option<&Inputs>, now: &Inputs) -> Trigger {
     };
     if last.strategy != now.strategy {
         Trigger::Strategy
+    } else if last.block != now.block {
+        Trigger::Schedule
     } else if count(now) > count(last) {
         Trigger::CheckIn
     } else if count(now) < count(last) {
@@ -79,6 +84,7 @@ mod tests {
         Inputs {
             strategy: GroupStrategy::Mean,
             listeners: Some(listeners),
+            block: None,
             tastes: [1.0, 0.0, 0.0, 0.0, 0.0].repeat(listeners.max(1) as usize),
             catalogue_generation: 3,
             last_play_at: Some(10),
@@ -105,6 +111,15 @@ mod tests {
             ..inputs(2)
         };
         assert_eq!(trigger(Some(&last), &played), Trigger::Play);
+        let quiet = Inputs {
+            block: Some(4),
+            ..inputs(3)
+        };
+        assert_eq!(
+            trigger(Some(&last), &quiet),
+            Trigger::Schedule,
+            "quiet hours begin as someone arrives"
+        );
     }
 
     #[test]

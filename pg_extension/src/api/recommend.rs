@@ -94,6 +94,8 @@ pub(crate) struct Candidates {
     player_id: Option<i64>,
     /// The player has a library, so only its songs count.
     library: bool,
+    /// The schedule block in force has a library of its own, which counts instead.
+    block: Option<i64>,
     strategy: Strategy,
 }
 
@@ -101,13 +103,23 @@ impl Candidates {
     /// Checks the player exists and sizes its candidate set: its library's, else the
     /// catalogue's (estimated as the planner does, counted when never analysed).
     pub(crate) fn of(player_id: Option<i64>) -> Self {
+        Self::within(player_id, None)
+    }
+
+    /// As `of`, but where `block` (a schedule block of the player's with a library of its own)
+    /// is in force: only its songs count.
+    pub(crate) fn within(player_id: Option<i64>, block: Option<i64>) -> Self {
         let enough = recommend::EXACT_SCAN_MAX_CANDIDATES as i64 + 1;
         let (player_exists, library, catalogue) = Spi::connect(|client| {
             let row = client
                 .select(
                     "select $1::bigint is null or exists (select from cosound.players where id = $1),
                             (select count(*) from (select from cosound.player_library
-                                                    where player_id = $1 limit $2) l)::float8,
+                                                    where player_id = $1 and $3::bigint is null
+                                                   union all
+                                                   select from cosound.schedule_block_library
+                                                    where block_id = $3
+                                                   limit $2) l)::float8,
                             (select case when c.relpages > 0 and c.reltuples > 0
                                     then c.reltuples / c.relpages
                                          * (pg_catalog.pg_relation_size(c.oid)
@@ -117,7 +129,7 @@ impl Candidates {
                                from pg_catalog.pg_class c
                               where c.oid = 'cosound.songs'::regclass)",
                     None,
-                    &[player_id.into(), enough.into()],
+                    &[player_id.into(), enough.into(), block.into()],
                 )?
                 .first();
             Ok::<_, pgrx::spi::Error>((
@@ -137,6 +149,7 @@ impl Candidates {
         Candidates {
             player_id,
             library: library > 0.0,
+            block,
             strategy: Strategy::for_candidates(if library > 0.0 { library } else { catalogue }),
         }
     }
@@ -196,11 +209,16 @@ fn scan(
     if song_type.is_some() {
         query.push_str(" and s.type = $2::cosound.song_type");
     }
-    if candidates.library {
-        query.push_str(
+    match (candidates.library, candidates.block) {
+        (true, None) => query.push_str(
             " and exists (select from cosound.player_library l
                            where l.player_id = $3 and l.song_id = s.id)",
-        );
+        ),
+        (true, Some(_)) => query.push_str(
+            " and exists (select from cosound.schedule_block_library l
+                           where l.block_id = $6 and l.song_id = s.id)",
+        ),
+        (false, _) => {}
     }
     query.push_str(match strategy {
         Strategy::Index => {
@@ -221,6 +239,7 @@ fn scan(
                 candidates.player_id.into(),
                 recommend::index_read_limit(k).into(),
                 (points.len() as i32).into(),
+                candidates.block.into(),
             ],
         );
         loop {

@@ -17,6 +17,7 @@ use crate::api::recommend::{ranked, Candidates, Catalogue, Request};
 use crate::group::{self, GroupStrategy, Present};
 use crate::queue::{self, Inputs, Pick, Role};
 use crate::recommend::{Ranked, SongType};
+use crate::schedule::{self, Block};
 use crate::space::{self, DIMENSIONS};
 use crate::steady::{self, Change, Layer, Playing};
 use crate::why::{self, Trigger};
@@ -47,6 +48,9 @@ struct Locked {
     refreshed_at: Option<i64>,
     catalogue_generation: i64,
     last_play_at: Option<i64>,
+    /// The schedule block in force now, and the volume cap the last refresh gave.
+    block: Option<Block>,
+    last_cap: Option<f32>,
 }
 
 /// A player's ranked soundscapes and its ranked instrumental (at most one).
@@ -68,6 +72,8 @@ struct Due {
     /// The room emptied or filled, or its strategy changed, since the last refresh.
     turned_over: bool,
     trigger: Trigger,
+    block: Option<Block>,
+    last_cap: Option<f32>,
 }
 
 /// A row of a stored queue, with how long it has been there and whether its song may still
@@ -106,6 +112,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             let now = Inputs {
                 strategy: player.strategy,
                 listeners: Some(seats.len() as i32),
+                block: player.block.map(|block| block.id),
                 tastes,
                 catalogue_generation: player.catalogue_generation,
                 last_play_at: player.last_play_at,
@@ -116,6 +123,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             // A manager who chooses another strategy wants to hear it now.
             let turned_over = player.last.as_ref().is_none_or(|last| {
                 last.strategy != now.strategy
+                    || last.block != now.block
                     || last
                         .listeners
                         .is_none_or(|before| (before == 0) != seats.is_empty())
@@ -127,6 +135,8 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
                 seats,
                 points: Vec::new(),
                 turned_over,
+                block: player.block,
+                last_cap: player.last_cap,
             })
         })
         .collect();
@@ -137,8 +147,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
     set_points(&mut due);
     let rankings = rank(&due, scope);
     let changed = Spi::connect_mut(|client| {
-        let due_players: Vec<i64> = due.iter().map(|player| player.player_id).collect();
-        let current = current_queues(client, &due_players)?;
+        let current = current_queues(client, &library_keys(&due))?;
         let mentioned: HashSet<i64> = rankings
             .iter()
             .flat_map(|(soundscapes, instrumental)| soundscapes.iter().chain(instrumental))
@@ -157,7 +166,8 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
                 .map_or(&[][..], Vec::as_slice);
             let (picks, change) = steady_picks(player, &proposed, now, &songs);
             let playing: Vec<Pick> = now.iter().map(|queued| queued.pick).collect();
-            if picks != playing {
+            let cap = schedule::volume_cap(player.block.as_ref());
+            if picks != playing || player.last_cap != Some(cap) {
                 changed.push((player.player_id, picks.clone(), change));
             }
             given.insert(player.player_id, picks);
@@ -271,9 +281,22 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
                             q.refreshed_at, (select generation from cosound.catalogue),
                             (select max(pl.played_at) from cosound.plays pl
                               where pl.player_id = p.id),
-                            p.strategy::text, q.strategy::text, q.listeners
+                            p.strategy::text, q.strategy::text, q.listeners, q.block_id,
+                            q.volume_cap, block.id, block.volume_cap, block.instrumentals,
+                            block.own_library
                        from cosound.players p
                        left join cosound.queue_state q on q.player_id = p.id
+                       -- The block in force, in the player's time zone.
+                       left join lateral (
+                         select b.id, b.volume_cap, b.instrumentals,
+                                exists (select from cosound.schedule_block_library l
+                                         where l.block_id = b.id) as own_library
+                           from (select pg_catalog.timezone(p.time_zone, now()) as local) t
+                           join cosound.schedule_blocks b
+                             on b.player_id = p.id
+                            and extract(isodow from t.local)::smallint = any (b.days)
+                            and t.local::time >= b.starts and t.local::time < b.ends
+                          limit 1) block on true
                       {only}
                       order by p.id
                         for no key update of p{skip}"
@@ -291,6 +314,7 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
                     (Some(tastes), Some(strategy)) => Some(Inputs {
                         strategy,
                         listeners: row.get::<i32>(10)?,
+                        block: row.get::<i64>(11)?,
                         tastes,
                         catalogue_generation: row.get::<i64>(3)?.unwrap_or_default(),
                         last_play_at: micros(row.get(4)?),
@@ -304,6 +328,16 @@ fn lock(scope: Scope) -> spi::Result<Vec<Locked>> {
                     refreshed_at: micros(row.get(5)?),
                     catalogue_generation: row.get::<i64>(6)?.unwrap_or_default(),
                     last_play_at: micros(row.get(7)?),
+                    last_cap: row.get::<f32>(12)?,
+                    block: match row.get::<i64>(13)? {
+                        Some(id) => Some(Block {
+                            id,
+                            volume_cap: row.get::<f32>(14)?.expect("a block's cap"),
+                            instrumentals: row.get::<bool>(15)?.expect("a block's instrumentals"),
+                            own_library: row.get::<bool>(16)?.unwrap_or(false),
+                        }),
+                        None => None,
+                    },
                 })
             })
             .collect()
@@ -424,11 +458,7 @@ fn fallback_targets(players: Vec<i64>) -> HashMap<i64, Vec<f32>> {
 /// counted after this one started lies in its future, so its interval is clamped at zero and
 /// `served_until` never moves back: no time is counted twice nor negatively.
 fn count_served(client: &mut SpiClient<'_>, due: &mut [Due]) -> spi::Result<()> {
-    let players: Vec<i64> = due
-        .iter()
-        .filter(|player| !player.seats.is_empty())
-        .map(|player| player.player_id)
-        .collect();
+    let players = library_keys(due.iter().filter(|player| !player.seats.is_empty()));
     if players.is_empty() {
         return Ok(());
     }
@@ -492,22 +522,27 @@ fn rank(due: &[Due], scope: Scope) -> Vec<Ranking> {
         return due
             .iter()
             .map(|player| {
-                let candidates = Candidates::of(Some(player.player_id));
+                let block = player.block.as_ref();
+                let candidates =
+                    Candidates::within(Some(player.player_id), schedule::library(block));
                 let points = &player.points;
-                (
-                    ranked(
-                        points,
-                        queue::LAYERS,
-                        &candidates,
-                        Some(SongType::Soundscape),
-                    ),
-                    ranked(points, 1, &candidates, Some(SongType::Instrumental)),
-                )
+                let soundscapes = ranked(
+                    points,
+                    queue::LAYERS,
+                    &candidates,
+                    Some(SongType::Soundscape),
+                );
+                let instrumental = if schedule::instrumentals(block) {
+                    ranked(points, 1, &candidates, Some(SongType::Instrumental))
+                } else {
+                    Vec::new()
+                };
+                (soundscapes, instrumental)
             })
             .collect();
     };
     let players: Vec<i64> = due.iter().map(|player| player.player_id).collect();
-    let libraries = libraries(&players);
+    let libraries = libraries(due);
     let played = Catalogue::recent_plays(&players);
     let requests: Vec<Request<'_>> = due
         .iter()
@@ -529,24 +564,41 @@ fn rank(due: &[Due], scope: Scope) -> Vec<Ranking> {
         .collect();
     let mut rankings = catalogue.rank(&requests).into_iter();
     due.iter()
-        .map(|_| {
+        .map(|player| {
             let soundscapes = rankings.next().expect("a soundscape ranking per player");
             let instrumental = rankings.next().expect("an instrumental ranking per player");
-            (soundscapes, instrumental)
+            if schedule::instrumentals(player.block.as_ref()) {
+                (soundscapes, instrumental)
+            } else {
+                (soundscapes, Vec::new())
+            }
         })
         .collect()
 }
 
-/// The libraries of those of `players` that have one.
-fn libraries(players: &[i64]) -> HashMap<i64, HashSet<i64>> {
+/// Each due player with the schedule block whose own library it plays, if one is in force.
+fn library_keys<'a>(due: impl IntoIterator<Item = &'a Due>) -> Vec<(i64, Option<i64>)> {
+    due.into_iter()
+        .map(|player| (player.player_id, schedule::library(player.block.as_ref())))
+        .collect()
+}
+
+/// The libraries of the due players that have one: the block's in force, else their own.
+fn libraries(due: &[Due]) -> HashMap<i64, HashSet<i64>> {
+    let (players, blocks): (Vec<i64>, Vec<Option<i64>>) = library_keys(due).into_iter().unzip();
     let mut libraries: HashMap<i64, HashSet<i64>> = HashMap::new();
     Spi::connect(|client| {
         for row in client.select(
-            "select l.player_id, l.song_id
-               from unnest($1::bigint[]) as wanted (player_id)
-               join cosound.player_library l on l.player_id = wanted.player_id",
+            "select w.player_id, l.song_id
+               from unnest($1::bigint[], $2::bigint[]) as w (player_id, block_id)
+               join cosound.player_library l on l.player_id = w.player_id
+              where w.block_id is null
+             union all
+             select w.player_id, l.song_id
+               from unnest($1::bigint[], $2::bigint[]) as w (player_id, block_id)
+               join cosound.schedule_block_library l on l.block_id = w.block_id",
             None,
-            &[players.to_vec().into()],
+            &[players.into(), blocks.into()],
         )? {
             let player = row.get::<i64>(1)?.expect("a library row has a player");
             let song = row.get::<i64>(2)?.expect("a library row has a song");
@@ -558,27 +610,32 @@ fn libraries(players: &[i64]) -> HashMap<i64, HashSet<i64>> {
     libraries
 }
 
-/// The players' queues as stored, by player. A song may still play when the ranking could
-/// offer it: it has an embedding and is in the player's library, if the player has one.
+/// The players' queues as stored, by player, each player given with the block whose own
+/// library it plays now, if any. A song may still play when the ranking could offer it: it has
+/// an embedding and is in that library, else in the player's, if the player has one.
 fn current_queues(
     client: &SpiClient<'_>,
-    players: &[i64],
+    players: &[(i64, Option<i64>)],
 ) -> spi::Result<HashMap<i64, Vec<Queued>>> {
+    let (players, blocks): (Vec<i64>, Vec<Option<i64>>) = players.iter().copied().unzip();
     let mut queues: HashMap<i64, Vec<Queued>> = HashMap::new();
     for row in client.select(
         "select q.player_id, q.song_id, q.role::text, q.gain,
                 greatest(0, extract(epoch from now() - q.since))::float8,
                 s.embedding is not null
-                and (exists (select from cosound.player_library l
-                              where l.player_id = q.player_id and l.song_id = q.song_id)
-                     or not exists (select from cosound.player_library l
-                                     where l.player_id = q.player_id))
-           from unnest($1::bigint[]) as wanted (player_id)
-           join cosound.player_queue q on q.player_id = wanted.player_id
+                and case when w.block_id is not null
+                    then exists (select from cosound.schedule_block_library l
+                                  where l.block_id = w.block_id and l.song_id = q.song_id)
+                    else exists (select from cosound.player_library l
+                                  where l.player_id = q.player_id and l.song_id = q.song_id)
+                         or not exists (select from cosound.player_library l
+                                         where l.player_id = q.player_id) end
+           from unnest($1::bigint[], $2::bigint[]) as w (player_id, block_id)
+           join cosound.player_queue q on q.player_id = w.player_id
            join cosound.songs s on s.id = q.song_id
           order by q.player_id, q.slot",
         None,
-        &[players.to_vec().into()],
+        &[players.into(), blocks.into()],
     )? {
         let role = row
             .get::<String>(3)?
@@ -734,24 +791,26 @@ fn record(
         .update(
             "with due as (
            select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[],
-                                $7::int[], $8::int[], $9::text[], $11::int[])
+                                $7::int[], $8::int[], $9::text[], $11::int[], $12::bigint[],
+                                $13::real[])
                          with ordinality
                          as t (player_id, changed, generation, last_play_at, first, last, strategy,
-                               listeners, n)
+                               listeners, block_id, volume_cap, n)
          ), state as (
            insert into cosound.queue_state as q
                   (player_id, version, target, catalogue_generation, last_play_at, refreshed_at,
-                   strategy, tastes, listeners)
+                   strategy, tastes, listeners, block_id, volume_cap)
            select player_id, changed::int, ($3::real[])[n * 5 - 4 : n * 5]::extensions.vector(5),
                   generation, last_play_at, now(), strategy::cosound.group_strategy,
-                  ($6::real[])[first : last], listeners
+                  ($6::real[])[first : last], listeners, block_id, volume_cap
              from due
            on conflict (player_id) do update
               set version = q.version + excluded.version, target = excluded.target,
                   catalogue_generation = excluded.catalogue_generation,
                   last_play_at = excluded.last_play_at, refreshed_at = excluded.refreshed_at,
                   strategy = excluded.strategy, tastes = excluded.tastes,
-                  listeners = excluded.listeners
+                  listeners = excluded.listeners, block_id = excluded.block_id,
+                  volume_cap = excluded.volume_cap
            returning player_id, version
          )
          select state.player_id, state.version,
@@ -785,6 +844,14 @@ fn record(
                 CHANNEL.into(),
                 due.iter()
                     .map(|player| player.inputs.listeners)
+                    .collect::<Vec<_>>()
+                    .into(),
+                due.iter()
+                    .map(|player| player.inputs.block)
+                    .collect::<Vec<_>>()
+                    .into(),
+                due.iter()
+                    .map(|player| schedule::volume_cap(player.block.as_ref()))
                     .collect::<Vec<_>>()
                     .into(),
             ],

@@ -1,0 +1,177 @@
+//! A player's schedule: time blocks on ISO weekdays, from and to in the player's own time zone
+//! (`cosound.schedule_blocks`), none overlapping on a day. The block in force, found by the
+//! refresh in SQL where PostgreSQL's time-zone database lives, caps the device's volume, may
+//! keep instrumentals out, and may replace the player's library with its own. A change of
+//! block takes the room's new mix whole, as a new strategy does.
+
+/// Full volume: what a player plays at outside every block.
+pub const FULL_VOLUME: f32 = 1.0;
+
+/// The block in force at a player.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Block {
+    pub id: i64,
+    /// The most of full volume the device may play, 0 to 1.
+    pub volume_cap: f32,
+    pub instrumentals: bool,
+    /// It holds songs of its own, which are the only ones the player may play meanwhile.
+    pub own_library: bool,
+}
+
+/// The volume cap while `block` (if any) is in force.
+pub fn volume_cap(block: Option<&Block>) -> f32 {
+    block.map_or(FULL_VOLUME, |block| block.volume_cap)
+}
+
+/// Whether instrumentals play while `block` (if any) is in force.
+pub fn instrumentals(block: Option<&Block>) -> bool {
+    block.is_none_or(|block| block.instrumentals)
+}
+
+/// The block whose own library replaces the player's while it is in force.
+pub fn library(block: Option<&Block>) -> Option<i64> {
+    block
+        .filter(|block| block.own_library)
+        .map(|block| block.id)
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    #[cfg(test)]
+    use super::*;
+    use crate::fixture::{self, check_in, refresh};
+    use pgrx::prelude::*;
+
+    #[test]
+    fn outside_every_block_the_player_plays_as_it_always_did() {
+        assert_eq!(volume_cap(None), 1.0);
+        assert!(instrumentals(None));
+        assert_eq!(library(None), None);
+    }
+
+    #[test]
+    fn a_quiet_block_caps_the_volume_keeps_instrumentals_out_and_may_bring_its_library() {
+        let quiet = Block {
+            id: 7,
+            volume_cap: 0.3,
+            instrumentals: false,
+            own_library: true,
+        };
+        assert_eq!(volume_cap(Some(&quiet)), 0.3);
+        assert!(!instrumentals(Some(&quiet)));
+        assert_eq!(library(Some(&quiet)), Some(7));
+        let shared = Block {
+            own_library: false,
+            ..quiet
+        };
+        assert_eq!(library(Some(&shared)), None);
+    }
+
+    /// Zones 25 hours apart: their calendar days always differ.
+    const EAST: &str = "Pacific/Kiritimati";
+    const WEST: &str = "Pacific/Pago_Pago";
+
+    fn set_zone(player: i64, zone: &str) {
+        Spi::run_with_args(
+            "update cosound.players set time_zone = $2 where id = $1",
+            &[player.into(), zone.into()],
+        )
+        .unwrap();
+    }
+
+    /// (volume cap, block in force, songs queued) as the last refresh left them.
+    fn state(player: i64) -> (f32, Option<i64>, Vec<i64>) {
+        let (cap, block) = Spi::get_two_with_args::<f32, i64>(
+            "select volume_cap, block_id from cosound.queue_state where player_id = $1",
+            &[player.into()],
+        )
+        .unwrap();
+        let songs = Spi::get_one_with_args::<Vec<i64>>(
+            "select array_agg(song_id order by slot) from cosound.player_queue where player_id = $1",
+            &[player.into()],
+        )
+        .unwrap()
+        .unwrap_or_default();
+        (cap.unwrap(), block, songs)
+    }
+
+    #[pg_test]
+    fn the_block_in_force_in_the_player_s_zone_sets_cap_and_sounds() {
+        fixture::schema();
+        let rain = fixture::song("soundscape", "[1,0,0,0,0]");
+        let wind = fixture::song("soundscape", "[0.9,0,0,0.4,0]");
+        let piano = fixture::song("instrumental", "[1,0,0,0,0]");
+        let player = fixture::player();
+        check_in(fixture::listener(Some("[1,0,0,0,0]")), player);
+        set_zone(player, EAST);
+        // All day today, in the east: quiet, no instrumentals, the wind alone.
+        let block = Spi::get_one_with_args::<i64>(
+            "with b as (
+               insert into cosound.schedule_blocks
+                      (player_id, days, starts, ends, volume_cap, instrumentals)
+               select $1, array[extract(isodow from timezone($2, now()))::smallint],
+                      '00:00', '24:00', 0.25, false
+               returning id)
+             insert into cosound.schedule_block_library (block_id, song_id)
+             select id, $3 from b returning block_id",
+            &[player.into(), EAST.into(), wind.into()],
+        )
+        .unwrap()
+        .unwrap();
+        refresh(player);
+        assert_eq!(state(player), (0.25, Some(block), vec![wind]));
+        let trigger = Spi::get_one_with_args::<String>(
+            "select trigger::text from cosound.queue_versions where player_id = $1
+              order by version desc limit 1",
+            &[player.into()],
+        )
+        .unwrap();
+        assert_eq!(trigger.as_deref(), Some("first"));
+
+        // Seen from the west, that day is not today: the block is not in force.
+        set_zone(player, WEST);
+        refresh(player);
+        let (cap, none, songs) = state(player);
+        assert_eq!((cap, none), (1.0, None));
+        assert!(songs.contains(&rain) && songs.contains(&piano), "{songs:?}");
+        let trigger = Spi::get_one_with_args::<String>(
+            "select trigger::text from cosound.queue_versions where player_id = $1
+              order by version desc limit 1",
+            &[player.into()],
+        )
+        .unwrap();
+        assert_eq!(trigger.as_deref(), Some("schedule"));
+    }
+
+    #[pg_test(error = "time blocks on the same day may not overlap")]
+    fn blocks_on_the_same_day_may_not_overlap() {
+        fixture::schema();
+        let player = fixture::player();
+        Spi::run_with_args(
+            "insert into cosound.schedule_blocks (player_id, days, starts, ends)
+             values ($1, '{1,2}', '08:00', '12:00'), ($1, '{2,3}', '11:30', '13:00')",
+            &[player.into()],
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn blocks_that_touch_or_fall_on_other_days_are_fine() {
+        fixture::schema();
+        let player = fixture::player();
+        Spi::run_with_args(
+            "insert into cosound.schedule_blocks (player_id, days, starts, ends)
+             values ($1, '{1,2}', '08:00', '12:00'), ($1, '{1}', '12:00', '24:00'),
+                    ($1, '{3}', '09:00', '10:00')",
+            &[player.into()],
+        )
+        .unwrap();
+    }
+
+    #[pg_test(error = "a time zone is a name from the IANA database, such as Europe/Paris")]
+    fn an_unknown_time_zone_is_refused() {
+        fixture::schema();
+        set_zone(fixture::player(), "Mars/Olympus_Mons");
+    }
+}

@@ -1,0 +1,1 @@
+../../sql/0039_schedules.sql
