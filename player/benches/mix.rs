@@ -61,6 +61,7 @@ fn main() {
             })
             .collect(),
         instrumental: None,
+        volume_cap: None,
     };
     let mut engine = Engine::new(RATE, CROSSFADE);
     engine.apply(plan(0));

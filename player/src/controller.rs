@@ -136,7 +136,10 @@ impl Controller {
         let Some(mix) = self.wanted.clone() else {
             return;
         };
-        let mut plan = MixPlan::default();
+        let mut plan = MixPlan {
+            volume_cap: mix.volume_cap,
+            ..MixPlan::default()
+        };
         let mut loaded = HashMap::new();
         let mut failed = false;
         for (role, spec) in mix.sounds() {

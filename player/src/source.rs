@@ -75,6 +75,10 @@ pub struct DesiredMix {
     /// Media the queue will want next, fetched ahead into the cache.
     #[serde(default)]
     pub upcoming: Vec<MediaRef>,
+    /// The most of full volume the mix may play at (0 to 1), from the player's schedule;
+    /// none: full volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_cap: Option<f32>,
 }
 
 impl DesiredMix {

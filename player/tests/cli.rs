@@ -34,6 +34,34 @@ fn renders_a_queue_file_to_wav_without_a_sound_card() {
 }
 
 #[test]
+fn a_volume_cap_holds_the_rendered_mix_down() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 220.0, 0.5, 1.0, 1);
+    let tone = layer(1, "tone.wav", 1.0, 1.0);
+    let rendered = |name: &str, queue: String| {
+        let file = dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, queue).unwrap();
+        let out = dir.path().join(format!("{name}.wav"));
+        let status = player()
+            .args(["--queue-file", file.to_str().unwrap()])
+            .args(["--cache-dir", dir.path().join("cache").to_str().unwrap()])
+            .args(["--output", &format!("wav:{}", out.display())])
+            .args(["--duration", "2", "--status", "off"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tone_amplitude(window_at(&read_left(&out), 1.5), 220.0)
+    };
+    let full = rendered("full", format!(r#"{{"layers":[{tone}]}}"#));
+    let quiet = rendered(
+        "quiet",
+        format!(r#"{{"layers":[{tone}],"volume_cap":0.25}}"#),
+    );
+    assert!(full > 0.05, "{full}");
+    assert!((quiet / full - 0.25).abs() < 0.01, "{quiet} of {full}");
+}
+
+#[test]
 fn a_missing_sound_card_is_reported_with_the_way_out() {
     let dir = tempfile::tempdir().unwrap();
     let queue = write_queue(dir.path(), &[]);

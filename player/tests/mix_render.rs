@@ -60,6 +60,7 @@ fn a_change_crossfades_over_six_seconds_on_the_equal_power_curve() {
             gain: 0.5,
         }],
         instrumental: None,
+        volume_cap: None,
     };
     let (a, b) = (tone(220.0), tone(330.0));
     let (source, mix) = mix_stream(Engine::new(RATE, CROSSFADE));

@@ -44,6 +44,8 @@ pub struct Planned {
 pub struct MixPlan {
     pub layers: Vec<Planned>,
     pub instrumental: Option<Planned>,
+    /// The most of full volume the whole mix may play at (0 to 1); none: full.
+    pub volume_cap: Option<f32>,
 }
 
 /// Something the mix did, for the play history and the status view.
@@ -69,6 +71,9 @@ pub struct Engine {
     rate: u32,
     fade: u64,
     voices: Vec<Voice>,
+    /// The whole mix's volume: the schedule's cap, reached over the crossfade time like any
+    /// other change, so quiet hours fade in rather than cut.
+    volume: Ramp,
     events: Vec<MixEvent>,
     /// The instrumental that played to its end, so that a queue still
     /// naming it does not start it again.
@@ -82,6 +87,7 @@ impl Engine {
             rate,
             fade: (crossfade.as_secs_f64() * f64::from(rate)).round() as u64,
             voices: Vec::with_capacity(4 * MAX_CHANNELS),
+            volume: Ramp::steady(1.0),
             events: Vec::with_capacity(4 * MAX_CHANNELS),
             finished_instrumental: None,
         }
@@ -95,6 +101,13 @@ impl Engine {
     /// out, kept ones move to their new gain, all over the crossfade time.
     /// Beyond [`MAX_CHANNELS`], the plan's last layers are left out.
     pub fn apply(&mut self, mut plan: MixPlan) {
+        let volume = plan.volume_cap.map_or(1.0, |cap| cap.clamp(0.0, 1.0));
+        if self.voices.is_empty() {
+            // Nothing sounds yet, so there is nothing to fade from.
+            self.volume = Ramp::steady(volume);
+        } else if volume != self.volume.target() {
+            self.volume.retarget(volume, self.fade);
+        }
         let room = MAX_CHANNELS - usize::from(plan.instrumental.is_some());
         if plan.layers.len() > room {
             tracing::warn!(
@@ -179,6 +192,25 @@ impl Engine {
                     role: voice.role,
                 });
             }
+            self.scale_to_volume(block);
+        }
+    }
+
+    /// Scales a rendered block by the whole mix's volume, followed linearly within it.
+    fn scale_to_volume(&mut self, block: &mut [f32]) {
+        let frames = block.len() / usize::from(CHANNELS);
+        let start = self.volume.gain();
+        self.volume.advance(frames as u64);
+        let end = self.volume.gain();
+        if start == 1.0 && end == 1.0 {
+            return;
+        }
+        let slope = (end - start) / frames as f32;
+        for (i, frame) in block.chunks_exact_mut(usize::from(CHANNELS)).enumerate() {
+            let gain = start + slope * i as f32;
+            for sample in frame {
+                *sample *= gain;
+            }
         }
     }
 
@@ -236,6 +268,7 @@ mod tests {
         engine.apply(MixPlan {
             layers: vec![planned(1, &a, 0.3), planned(2, &b, 0.4)],
             instrumental: None,
+            volume_cap: None,
         });
         let out = render(&mut engine, 300);
         assert!(out[0].abs() < 1e-6, "starts silent");
@@ -249,6 +282,7 @@ mod tests {
         engine.apply(MixPlan {
             layers: vec![planned(1, &a, 1.0)],
             instrumental: None,
+            volume_cap: None,
         });
         render(&mut engine, 200);
         engine.apply(MixPlan::default());
@@ -279,6 +313,7 @@ mod tests {
         let plan = MixPlan {
             layers: Vec::new(),
             instrumental: Some(planned(9, &song, 1.0)),
+            volume_cap: None,
         };
         engine.apply(plan.clone());
         render(&mut engine, 200);
@@ -297,6 +332,7 @@ mod tests {
         engine.apply(MixPlan {
             layers: (0..20).map(|i| planned(i, &clip, 1.0)).collect(),
             instrumental: Some(planned(99, &clip, 1.0)),
+            volume_cap: None,
         });
         assert_eq!(engine.voice_count(), MAX_CHANNELS);
     }
@@ -308,15 +344,45 @@ mod tests {
         engine.apply(MixPlan {
             layers: vec![planned(1, &a, 1.0)],
             instrumental: None,
+            volume_cap: None,
         });
         let before = render(&mut engine, 64);
         engine.apply(MixPlan {
             layers: vec![planned(1, &a, 0.2)],
             instrumental: None,
+            volume_cap: None,
         });
         let after = render(&mut engine, 64);
         let (last, next) = (before[126], after[0]);
         assert!((next - last).abs() < 0.05, "jump {last} -> {next}");
         assert_eq!(engine.voice_count(), 1);
+    }
+
+    #[test]
+    fn the_volume_cap_holds_the_whole_mix_down_after_a_fade() {
+        let mut engine = Engine::new(RATE, Duration::from_millis(100));
+        let a = constant(1.0, 10);
+        let plan = |volume_cap| MixPlan {
+            layers: vec![planned(1, &a, 0.8)],
+            instrumental: None,
+            volume_cap,
+        };
+        engine.apply(plan(None));
+        let full = render(&mut engine, 200);
+        assert!((full[398] - 0.8).abs() < 1e-5);
+        engine.apply(plan(Some(0.25)));
+        let capped = render(&mut engine, 200);
+        assert!(
+            capped[20] < 0.8 && capped[20] > 0.2,
+            "fading: {}",
+            capped[20]
+        );
+        assert!((capped[398] - 0.2).abs() < 1e-5, "{}", capped[398]);
+        engine.apply(plan(Some(1.5)));
+        let lifted = render(&mut engine, 200);
+        assert!(
+            (lifted[398] - 0.8).abs() < 1e-5,
+            "a cap is at most full volume"
+        );
     }
 }

@@ -29,6 +29,9 @@ pub struct QueueRow {
     pub content_sha256: Option<String>,
     /// Bumps with every change of the player's queue.
     pub version: i64,
+    /// The most of full volume the player may play at now (0 to 1), from its schedule.
+    #[serde(default)]
+    pub volume_cap: Option<f32>,
 }
 
 /// What a play report says.
@@ -75,7 +78,7 @@ impl Api {
             .client
             .from("player_queue")
             .auth(token)
-            .select("slot,song_id,role,gain,byte_size,content_sha256,version")
+            .select("slot,song_id,role,gain,byte_size,content_sha256,version,volume_cap")
             .order("slot");
         let response = send(request.build()).await?;
         response.json().await.map_err(|e| Error::Unreachable {

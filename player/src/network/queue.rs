@@ -165,12 +165,14 @@ impl QueueSource for NetworkQueue {
 }
 
 /// The mix the queue's rows ask for: layers in slot order, the
-/// instrumental, each fetched through the gateway's `media/{song_id}` and
+/// instrumental and the volume cap, each sound fetched through the gateway's `media/{song_id}` and
 /// checked against the size and hash the catalogue holds.
 pub fn desired_mix(rows: &[QueueRow]) -> DesiredMix {
     let mut mix = DesiredMix::default();
     let mut rows: Vec<&QueueRow> = rows.iter().collect();
     rows.sort_by_key(|r| r.slot);
+    // The cap is the queue's, the same on every row.
+    mix.volume_cap = rows.first().and_then(|row| row.volume_cap);
     for row in rows {
         let spec = LayerSpec {
             song_id: SongId(row.song_id),
@@ -211,6 +213,7 @@ mod tests {
             byte_size: Some(1000 + song_id),
             content_sha256: Some(format!("{song_id:064x}")),
             version: 3,
+            volume_cap: Some(0.5),
         }
     }
 
@@ -236,6 +239,7 @@ mod tests {
             instrumental.media.sha256.as_deref(),
             Some(format!("{:064x}", 9).as_str())
         );
+        assert_eq!(mix.volume_cap, Some(0.5), "the schedule's cap comes along");
         assert_eq!(desired_mix(&[]), DesiredMix::default());
     }
 }
