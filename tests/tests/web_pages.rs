@@ -683,3 +683,64 @@ async fn a_manager_chooses_how_the_rooms_listeners_count() {
     let chosen = browser::wait_for(&page, "#strategy-least_misery").await;
     assert!(chosen.is_selected().await.unwrap());
 }
+
+#[tokio::test]
+async fn a_manager_sets_quiet_hours_and_reads_the_refusal_of_an_inverted_block() {
+    let db = superuser().await;
+    let (manager, manager_id) = account(&db, &["manager"]).await;
+    let player = new_player(&db, Some(&manager_id)).await;
+    let blocks = || async {
+        column::<String>(
+            &db,
+            "select format('%s %s-%s cap %s instrumentals %s', days, to_char(starts, 'HH24:MI'),
+                           to_char(ends, 'HH24:MI'), volume_cap, instrumentals)
+               from cosound.schedule_blocks where player_id = $1 order by id",
+            &[&player],
+        )
+        .await
+    };
+
+    let chromium = Browser::start().await;
+    let page = chromium.session(Screen::Desktop).await;
+    sign_in(&page, &manager).await;
+    browser::click(&page, "#nav a[href='#players']").await;
+    browser::click(&page, &format!("button.pick[data-player='{player}']")).await;
+    browser::wait_for_text(&page, "#schedule-blocks", "No time blocks").await;
+    browser::click(&page, "#add-block").await;
+    let row = browser::wait_for(&page, "#schedule-blocks .block").await;
+    let n = row.attr("data-block").await.unwrap().unwrap();
+    // Evenings on weekdays, typed the wrong way round first.
+    browser::fill(&page, &format!("#block-{n}-from"), "23:00").await;
+    browser::fill(&page, &format!("#block-{n}-to"), "19:00").await;
+    browser::fill(&page, &format!("#block-{n}-cap"), "30").await;
+    browser::click(&page, &format!("#block-{n}-instrumentals")).await;
+    browser::click(&page, "#save-schedule").await;
+    browser::wait_for_text(&page, "main .message", "A block ends after it starts").await;
+    assert!(blocks().await.is_empty(), "the refusal saved nothing");
+
+    browser::fill(&page, &format!("#block-{n}-from"), "19:00").await;
+    browser::fill(&page, &format!("#block-{n}-to"), "24:00").await;
+    browser::click(&page, "#save-schedule").await;
+    browser::wait_for_text(&page, "main .message", "Saved: 1 time block.").await;
+    assert_eq!(
+        blocks().await,
+        ["{1,2,3,4,5} 19:00-24:00 cap 0.3 instrumentals f"]
+    );
+    browser::fill(&page, "#time-zone-name", "Europe/Lisbon").await;
+    browser::click(&page, "#time-zone button[type=submit]").await;
+    browser::wait_for_text(&page, "main .message", "read in Europe/Lisbon time").await;
+    let zone: Vec<String> = column(
+        &db,
+        "select time_zone from cosound.players where id = $1",
+        &[&player],
+    )
+    .await;
+    assert_eq!(zone, ["Europe/Lisbon"]);
+    // The saved block is drawn again from the API.
+    let saved = browser::wait_for(&page, "#schedule-blocks .block").await;
+    let n = saved.attr("data-block").await.unwrap().unwrap();
+    let to = browser::wait_for(&page, &format!("#block-{n}-to")).await;
+    assert_eq!(to.prop("value").await.unwrap().as_deref(), Some("24:00"));
+    scroll_to(&page, "#h-schedule").await;
+    browser::screenshot(&page, "manager-schedule").await;
+}

@@ -124,6 +124,7 @@ function playerDetail(root, player, profile, reloadList) {
       section('Checked in now', present),
       section('Playing', playing),
       mixPanel(player, why),
+      schedulePanel(player),
       codesPanel(player),
       keyPanel(player),
       section('Name', renameLine, rename),
@@ -250,6 +251,81 @@ function mixPanel(player, why) {
     return h('p', { class: 'choice' }, input, ' ', h('label', { for: `strategy-${value}` }, h('strong', {}, label), `: ${hint}.`));
   });
   return section('Mix', h('fieldset', { id: 'strategy' }, h('legend', {}, 'How the listeners here count'), ...choices), line, why);
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+/**
+ * The player's time blocks, edited as rows and saved together (`set_player_schedule`), and the
+ * time zone they are read in. A block's own library is an API option the page leaves alone.
+ */
+function schedulePanel(player) {
+  const line = messageLine();
+  const rows = h('div', { id: 'schedule-blocks' });
+  let next = 0;
+  let libraries = new Map();
+
+  const addRow = (block = { days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00', volume_cap: 1, instrumentals: true, library: [] }) => {
+    const n = next++;
+    const id = (part) => `block-${n}-${part}`;
+    const days = h('fieldset', { class: 'days' }, h('legend', {}, 'Days'),
+      ...WEEKDAYS.map((day, i) => h('span', { class: 'day' },
+        h('input', { type: 'checkbox', id: id(`day-${i + 1}`), value: i + 1, checked: block.days.includes(i + 1) }),
+        h('label', { for: id(`day-${i + 1}`) }, day))));
+    const time = (part, label, value) => h('p', { class: 'field' }, h('label', { for: id(part) }, label),
+      h('input', { id: id(part), value, inputmode: 'numeric', pattern: '[0-2][0-9]:[0-5][0-9]', placeholder: 'HH:MM', size: 5, required: true }));
+    const cap = h('input', { id: id('cap'), type: 'number', min: 0, max: 100, step: 5, value: Math.round(block.volume_cap * 100), required: true });
+    const instrumentals = h('input', { type: 'checkbox', id: id('instrumentals'), checked: block.instrumentals });
+    const row = h('div', { class: 'block', 'data-block': n },
+      days,
+      time('from', 'From', block.from),
+      time('to', 'To (24:00 is midnight)', block.to),
+      h('p', { class: 'field' }, h('label', { for: id('cap') }, 'Volume cap (% of full)'), cap),
+      h('p', { class: 'choice' }, instrumentals, ' ', h('label', { for: id('instrumentals') }, 'Instrumentals play')),
+      h('button', { type: 'button', class: 'quiet', onclick: () => row.remove() }, 'Remove block'));
+    libraries.set(n, block.library);
+    row.read = () => ({
+      days: WEEKDAYS.map((_, i) => i + 1).filter((d) => row.querySelector(`#${id(`day-${d}`)}`).checked),
+      from: row.querySelector(`#${id('from')}`).value.trim(),
+      to: row.querySelector(`#${id('to')}`).value.trim(),
+      volume_cap: Number(cap.value) / 100,
+      instrumentals: instrumentals.checked,
+      library: libraries.get(n),
+    });
+    rows.append(row);
+  };
+
+  const draw = async () => {
+    const blocks = await api.read('player_schedule', (q) => q.eq('player_id', player.id).order('id'));
+    rows.replaceChildren();
+    libraries = new Map();
+    blocks.forEach((block) => addRow(block));
+    if (!blocks.length) rows.append(h('p', { class: 'empty' }, 'No time blocks: the player plays at full volume, instrumentals included, all week.'));
+  };
+
+  const add = h('button', { type: 'button', id: 'add-block', class: 'quiet' }, 'Add a time block');
+  add.addEventListener('click', () => {
+    rows.querySelector('.empty')?.remove();
+    addRow();
+  });
+  const save = h('button', { type: 'button', id: 'save-schedule' }, 'Save schedule');
+  save.addEventListener('click', async () => {
+    const blocks = [...rows.querySelectorAll('.block')].map((row) => row.read());
+    const done = await act(save, line, () => api.rpc('set_player_schedule', { player_id: player.id, blocks }),
+      (r) => (r.blocks === 1 ? 'Saved: 1 time block.' : `Saved: ${r.blocks} time blocks.`));
+    if (done) await draw();
+  });
+
+  const zones = h('datalist', { id: 'time-zones' }, ...Intl.supportedValuesOf('timeZone').map((zone) => h('option', { value: zone })));
+  const zoneForm = form({ id: 'time-zone', class: 'inline' },
+    [field('Time zone', { id: 'time-zone-name', name: 'time_zone', list: 'time-zones', required: true, value: player.time_zone ?? 'UTC' })],
+    'Set', (values, _f, button) => act(button, line, () => api.rpc('set_player_time_zone', { player_id: player.id, time_zone: values.time_zone }),
+      (r) => `The schedule is read in ${r.time_zone} time.`));
+
+  load(line, draw);
+  return section('Schedule',
+    h('p', { class: 'hint' }, 'Time blocks cap the volume and may keep instrumentals out, on the days and hours you choose, in the room\u2019s time zone.'),
+    zoneForm, zones, rows, h('p', { class: 'actions' }, add, save), line);
 }
 
 /** The link a QR code or NFC tag opens: this app, checking the listener in with the code. */
