@@ -12,6 +12,7 @@
 //! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
 //! - `schedule`: what the time block in force at a player changes (volume cap, instrumentals,
 //!   library).
+//! - `settings`: the PostgreSQL parameters that tune the steady mix.
 //! - `steady`: how far one refresh may move the playing layers towards the proposed ones.
 //! - `why`: what set a refresh off, recorded with each new queue version.
 //! - `refresh`: the queue refresh of one player or all, as set-based reads and writes.
@@ -31,6 +32,7 @@ pub mod queue;
 pub mod recommend;
 mod refresh;
 pub mod schedule;
+mod settings;
 pub mod space;
 pub mod steady;
 pub mod token;
@@ -38,6 +40,11 @@ mod vector;
 pub mod why;
 
 ::pgrx::pg_module_magic!(name, version);
+
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

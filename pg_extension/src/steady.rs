@@ -20,6 +20,23 @@ pub const MARGIN: f64 = 0.05;
 /// How long a layer plays before it gives way to a proposed one that fits no better.
 pub const TURN_SECONDS: f64 = 20.0 * 60.0;
 
+/// How steady the mix is: the margin a layer needs to replace one early, and how long a layer
+/// plays before it may give way (the settings `cosound.mix_margin` and `cosound.layer_turn`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    pub margin: f64,
+    pub turn_seconds: f64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            margin: MARGIN,
+            turn_seconds: TURN_SECONDS,
+        }
+    }
+}
+
 /// A layer with how well it fits the room now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Layer {
@@ -76,8 +93,13 @@ impl Change {
 /// The layers to play, lead first, from those `playing` and those `proposed` (in ranking
 /// order), and what changed. `turned_over` says the room emptied or filled, or its
 /// strategy changed, since the last refresh.
-pub fn settle(playing: &[Playing], proposed: &[Layer], turned_over: bool) -> (Vec<Pick>, Change) {
-    let (mut layers, change) = step(playing, proposed, turned_over);
+pub fn settle(
+    playing: &[Playing],
+    proposed: &[Layer],
+    turned_over: bool,
+    rules: &Rules,
+) -> (Vec<Pick>, Change) {
+    let (mut layers, change) = step(playing, proposed, turned_over, rules);
     let rank = |layer: &Layer| {
         proposed
             .iter()
@@ -88,7 +110,12 @@ pub fn settle(playing: &[Playing], proposed: &[Layer], turned_over: bool) -> (Ve
     (layers.into_iter().map(|layer| layer.pick).collect(), change)
 }
 
-fn step(playing: &[Playing], proposed: &[Layer], turned_over: bool) -> (Vec<Layer>, Change) {
+fn step(
+    playing: &[Playing],
+    proposed: &[Layer],
+    turned_over: bool,
+    rules: &Rules,
+) -> (Vec<Layer>, Change) {
     let playing: Vec<&Playing> = playing.iter().filter(|p| p.offered).collect();
     if turned_over || playing.is_empty() {
         return (proposed.to_vec(), Change::Whole);
@@ -107,15 +134,16 @@ fn step(playing: &[Playing], proposed: &[Layer], turned_over: bool) -> (Vec<Laye
         .iter()
         .filter(|p| proposes(p.layer.pick.song_id).is_none())
         .min_by(|a, b| {
-            let due = |p: &Playing| p.seconds >= TURN_SECONDS;
+            let due = |p: &Playing| p.seconds >= rules.turn_seconds;
             due(b).cmp(&due(a)).then(if due(a) {
                 b.seconds.total_cmp(&a.seconds)
             } else {
                 a.layer.fit.total_cmp(&b.layer.fit)
             })
         });
-    let gives_way =
-        |out: &Playing, fit: f64| out.seconds >= TURN_SECONDS || fit - out.layer.fit >= MARGIN;
+    let gives_way = |out: &Playing, fit: f64| {
+        out.seconds >= rules.turn_seconds || fit - out.layer.fit >= rules.margin
+    };
     let best_fit = proposed
         .first()
         .map_or(f64::NEG_INFINITY, |layer| layer.fit);
@@ -188,7 +216,7 @@ mod tests {
     #[test]
     fn nothing_playing_takes_the_proposal() {
         let proposed = [layer(1, 0.9), layer(2, 0.8)];
-        let (picks, change) = settle(&[], &proposed, false);
+        let (picks, change) = settle(&[], &proposed, false, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![1, 2], Change::Whole));
     }
 
@@ -196,7 +224,7 @@ mod tests {
     fn a_room_that_emptied_or_filled_takes_the_proposal_whole() {
         let now = [playing(1, 0.5, 10.0), playing(2, 0.5, 10.0)];
         let proposed = [layer(3, 0.9), layer(4, 0.9), layer(5, 0.9)];
-        let (picks, change) = settle(&now, &proposed, true);
+        let (picks, change) = settle(&now, &proposed, true, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![3, 4, 5], Change::Whole));
     }
 
@@ -204,7 +232,7 @@ mod tests {
     fn a_slightly_better_proposal_waits_for_the_layers_turn() {
         let now = [playing(1, 0.80, 60.0), playing(2, 0.78, 60.0)];
         let proposed = [layer(1, 0.80), layer(3, 0.80)];
-        let (picks, change) = settle(&now, &proposed, false);
+        let (picks, change) = settle(&now, &proposed, false, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![1, 2], Change::Kept));
     }
 
@@ -216,7 +244,7 @@ mod tests {
             playing(3, 0.65, 60.0),
         ];
         let proposed = [layer(4, 0.95), layer(5, 0.94), layer(6, 0.93)];
-        let (picks, change) = settle(&now, &proposed, false);
+        let (picks, change) = settle(&now, &proposed, false, &Rules::default());
         assert_eq!(
             (ids(&picks), change),
             (vec![4, 1, 3], Change::Swapped { out: 2, into: 4 })
@@ -231,7 +259,7 @@ mod tests {
             playing(3, 0.85, 30.0),
         ];
         let proposed = [layer(4, 0.82), layer(3, 0.85)];
-        let (picks, change) = settle(&now, &proposed, false);
+        let (picks, change) = settle(&now, &proposed, false, &Rules::default());
         assert_eq!(
             (ids(&picks), change),
             (vec![4, 3, 1], Change::Swapped { out: 2, into: 4 })
@@ -244,7 +272,7 @@ mod tests {
         // The first just played: its penalty puts the second in front.
         let mut proposed = [layer(2, 0.7), layer(1, 0.8)];
         (proposed[0].pick.gain, proposed[1].pick.gain) = (1.0, 0.6);
-        let (picks, change) = settle(&now, &proposed, false);
+        let (picks, change) = settle(&now, &proposed, false, &Rules::default());
         assert_eq!(change, Change::Kept);
         assert_eq!(ids(&picks), [2, 1]);
         assert_eq!((picks[0].gain, picks[1].gain), (1.0, 0.6));
@@ -254,17 +282,17 @@ mod tests {
     fn a_thin_mix_gains_one_layer_at_a_time() {
         let now = [playing(1, 0.9, 60.0)];
         let proposed = [layer(1, 0.9), layer(2, 0.85), layer(3, 0.8)];
-        let (picks, change) = settle(&now, &proposed, false);
+        let (picks, change) = settle(&now, &proposed, false, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![1, 2], Change::Added(2)));
     }
 
     #[test]
     fn a_layer_the_proposal_left_out_leaves_when_it_fits_clearly_worse() {
         let now = [playing(1, 0.9, 60.0), playing(2, 0.3, 60.0)];
-        let (picks, change) = settle(&now, &[layer(1, 0.9)], false);
+        let (picks, change) = settle(&now, &[layer(1, 0.9)], false, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![1], Change::Dropped(2)));
         let close = [playing(1, 0.9, 60.0), playing(2, 0.88, 60.0)];
-        let (picks, change) = settle(&close, &[layer(1, 0.9)], false);
+        let (picks, change) = settle(&close, &[layer(1, 0.9)], false, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![1, 2], Change::Kept));
     }
 
@@ -274,7 +302,7 @@ mod tests {
         gone.offered = false;
         let now = [playing(1, 0.9, 60.0), gone];
         let proposed = [layer(1, 0.9), layer(3, 0.89)];
-        let (picks, change) = settle(&now, &proposed, false);
+        let (picks, change) = settle(&now, &proposed, false, &Rules::default());
         assert_eq!((ids(&picks), change), (vec![1, 3], Change::Added(3)));
     }
 
@@ -286,7 +314,7 @@ mod tests {
             playing(3, 0.1, TURN_SECONDS * 2.0),
         ];
         let proposed = [layer(7, 0.99), layer(8, 0.99), layer(9, 0.99)];
-        let (picks, _) = settle(&now, &proposed, false);
+        let (picks, _) = settle(&now, &proposed, false, &Rules::default());
         let changed = ids(&picks).iter().filter(|id| **id >= 7).count();
         assert_eq!(changed, 1);
     }

@@ -679,6 +679,38 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_shorter_turn_set_for_the_database_lets_a_layer_give_way_sooner() {
+        let (player, songs) = a_close_room();
+        Spi::run("set local cosound.layer_turn = 0").unwrap();
+        refresh(player);
+        assert_eq!(
+            layers(player),
+            [songs[3], songs[0], songs[1]],
+            "every layer has played its turn: one gives way"
+        );
+    }
+
+    #[pg_test]
+    fn with_the_steady_mix_off_the_proposal_plays_whole() {
+        let (player, songs) = a_close_room();
+        Spi::run("set local cosound.steady_mix = off").unwrap();
+        refresh(player);
+        assert_eq!(
+            layers(player),
+            [songs[3], songs[0], songs[1]],
+            "off, the proposal plays whole"
+        );
+    }
+
+    #[pg_test(
+        error = "-1 is outside the valid range for parameter \"cosound.mix_margin\" (0 .. 2)"
+    )]
+    fn a_margin_outside_its_range_is_refused() {
+        fixture::schema();
+        Spi::run("set local cosound.mix_margin = -1").unwrap();
+    }
+
+    #[pg_test]
     fn a_room_that_empties_then_fills_takes_the_new_mix_whole() {
         let (rain, fire) = rain_and_fire();
         let player = fixture::player();

@@ -237,7 +237,10 @@ fn steady_picks(
     let (layers, instrumental): (Vec<&Pick>, Vec<&Pick>) =
         proposed.iter().partition(|pick| pick.role == Role::Layer);
     let layers: Vec<Layer> = layers.into_iter().map(layer).collect();
-    let (mut picks, change) = steady::settle(&playing, &layers, player.turned_over);
+    let (mut picks, change) = match crate::settings::steady_rules() {
+        Some(rules) => steady::settle(&playing, &layers, player.turned_over, &rules),
+        None => steady::settle(&playing, &layers, true, &steady::Rules::default()),
+    };
     picks.extend(instrumental);
     (picks, change)
 }
