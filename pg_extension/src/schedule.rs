@@ -96,6 +96,17 @@ mod tests {
         (cap.unwrap(), block, songs)
     }
 
+    /// What set off the player's latest queue version.
+    fn latest_trigger(player: i64) -> String {
+        Spi::get_one_with_args::<String>(
+            "select trigger::text from cosound.queue_versions where player_id = $1
+              order by version desc limit 1",
+            &[player.into()],
+        )
+        .unwrap()
+        .expect("a version")
+    }
+
     #[pg_test]
     fn the_block_in_force_in_the_player_s_zone_sets_cap_and_sounds() {
         fixture::schema();
@@ -121,13 +132,7 @@ mod tests {
         .unwrap();
         refresh(player);
         assert_eq!(state(player), (0.25, Some(block), vec![wind]));
-        let trigger = Spi::get_one_with_args::<String>(
-            "select trigger::text from cosound.queue_versions where player_id = $1
-              order by version desc limit 1",
-            &[player.into()],
-        )
-        .unwrap();
-        assert_eq!(trigger.as_deref(), Some("first"));
+        assert_eq!(latest_trigger(player), "first");
 
         // Seen from the west, that day is not today: the block is not in force.
         set_zone(player, WEST);
@@ -135,13 +140,7 @@ mod tests {
         let (cap, none, songs) = state(player);
         assert_eq!((cap, none), (1.0, None));
         assert!(songs.contains(&rain) && songs.contains(&piano), "{songs:?}");
-        let trigger = Spi::get_one_with_args::<String>(
-            "select trigger::text from cosound.queue_versions where player_id = $1
-              order by version desc limit 1",
-            &[player.into()],
-        )
-        .unwrap();
-        assert_eq!(trigger.as_deref(), Some("schedule"));
+        assert_eq!(latest_trigger(player), "schedule");
     }
 
     #[pg_test(error = "time blocks on the same day may not overlap")]
