@@ -452,7 +452,7 @@ async fn main() {
         strategy: "mean",
         steady: true,
         margin: 0.05,
-        turn_minutes: 20,
+        turn_minutes: 40,
     };
     let mut rows = Vec::new();
     for strategy in ["mean", "least_misery", "fair"] {
@@ -493,7 +493,7 @@ async fn main() {
         }
     }
     println!(
-        "The steady mix's settings under the mean strategy (defaults: margin 0.05, turn 20 min)"
+        "The steady mix's settings under the mean strategy (defaults: margin 0.05, turn 40 min)"
     );
     table(
         &[
