@@ -11,7 +11,7 @@
 //! library) goes at once. The layers play in the proposal's order (the ranking's, recency
 //! penalty included), then those it left out best fitting first, so the closest sound leads.
 
-use crate::queue::Pick;
+use crate::queue::{Inputs, Pick};
 
 /// How much better (in cosine similarity to the room) a layer must fit to replace one that
 /// has not played its turn; equal to the recency penalty of a fresh play, so a layer is never
@@ -91,6 +91,19 @@ impl Change {
             Change::Dropped(out) => (Some(out), None),
         }
     }
+}
+
+/// Whether a queue computed from `now` takes the proposal whole, after one computed from
+/// `last`: there was none, the room emptied or filled, or the manager's strategy or the
+/// schedule's block changed (whoever chose those wants to hear them now).
+pub fn turned_over(last: Option<&Inputs>, now: &Inputs) -> bool {
+    let empty = |inputs: &Inputs| inputs.listeners.map(|n| n == 0);
+    last.is_none_or(|last| {
+        last.strategy != now.strategy
+            || last.block != now.block
+            || empty(last).is_none()
+            || empty(last) != empty(now)
+    })
 }
 
 /// The layers to play, lead first, from those `playing` and those `proposed` (in ranking
@@ -214,6 +227,33 @@ mod tests {
 
     fn ids(picks: &[Pick]) -> Vec<i64> {
         picks.iter().map(|pick| pick.song_id).collect()
+    }
+
+    #[test]
+    fn a_room_turns_over_when_it_empties_fills_or_is_told_to() {
+        use crate::group::GroupStrategy;
+        let room = |listeners: i32| Inputs {
+            strategy: GroupStrategy::Mean,
+            listeners: Some(listeners),
+            block: None,
+            tastes: vec![1.0, 0.0, 0.0, 0.0, 0.0],
+            catalogue_generation: 1,
+            last_play_at: None,
+        };
+        assert!(turned_over(None, &room(2)));
+        assert!(!turned_over(Some(&room(2)), &room(5)), "more came");
+        assert!(turned_over(Some(&room(0)), &room(1)), "filled");
+        assert!(turned_over(Some(&room(3)), &room(0)), "emptied");
+        let fair = Inputs {
+            strategy: GroupStrategy::Fair,
+            ..room(2)
+        };
+        assert!(turned_over(Some(&room(2)), &fair));
+        let quiet = Inputs {
+            block: Some(9),
+            ..room(2)
+        };
+        assert!(turned_over(Some(&room(2)), &quiet));
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub(super) fn remember(
     };
     let (outs, ins): (Vec<Option<i64>>, Vec<Option<i64>>) =
         changed.iter().map(|(_, _, change)| change.songs()).unzip();
+    let (players, numbers): (Vec<i64>, Vec<i64>) =
+        changed.iter().map(|(p, _, _)| (*p, version(*p))).unzip();
+    // A queue state deleted by hand starts its versions again: what an earlier count left at
+    // those numbers goes.
+    client.update(
+        "delete from cosound.queue_versions v
+          using unnest($1::bigint[], $2::bigint[]) as t (player_id, version)
+          where v.player_id = t.player_id and v.version >= t.version",
+        None,
+        &[players.clone().into(), numbers.clone().into()],
+    )?;
     client.update(
         "with made as (
            insert into cosound.queue_versions
@@ -76,16 +87,8 @@ pub(super) fn remember(
           where v.player_id = made.player_id and v.version <= made.version - $16",
         None,
         &[
-            changed
-                .iter()
-                .map(|(p, _, _)| *p)
-                .collect::<Vec<_>>()
-                .into(),
-            changed
-                .iter()
-                .map(|(p, _, _)| version(*p))
-                .collect::<Vec<_>>()
-                .into(),
+            players.into(),
+            numbers.into(),
             changed
                 .iter()
                 .map(|(p, _, _)| due[p].trigger.as_str().to_string())
@@ -338,6 +341,25 @@ mod tests {
         assert_eq!(
             (count, oldest, newest),
             (Some(kept), Some(11), Some(kept + 10))
+        );
+    }
+
+    #[pg_test]
+    fn a_queue_whose_state_was_deleted_numbers_its_versions_again() {
+        fixture::schema();
+        fixture::song("soundscape", "[1,0,0,0,0]");
+        fixture::song("soundscape", "[0,0,0,0,1]");
+        let player = fixture::player();
+        refresh(player);
+        Spi::run("delete from cosound.player_queue; delete from cosound.queue_state").unwrap();
+        check_in(fixture::listener(Some("[0,0,0,0,1]")), player);
+        refresh(player);
+        assert_eq!(
+            versions(player)
+                .into_iter()
+                .map(|(v, trigger, _, _)| (v, trigger))
+                .collect::<Vec<_>>(),
+            [(1, "first".to_string())]
         );
     }
 

@@ -6,12 +6,14 @@
 //! every player for whom nothing its queue depends on changed (`queue::Inputs`). For the
 //! others it first counts how well the mix that played fitted each listener there (what the
 //! fair strategy weighs), then ranks their candidates against the points of their strategy
-//! (`group::points`) — one player through `recommend_with_penalty`'s ranking; all of them, over
-//! a catalogue small enough, in memory with the same result (`Catalogue`) — and only where the
-//! picks differ replaces the queue rows, bumps the queue's version and notifies `cosound_queue`
-//! with `{"player_id": …, "version": …}`. Each step is one statement for all the players, and
-//! all of it runs in the caller's transaction: readers see the old queue or the new one, never
-//! a mix.
+//! (`group::points`) within the library of the schedule block in force, if it has one — one
+//! player through `recommend_with_penalty`'s ranking; all of them, over a catalogue small
+//! enough, in memory with the same result (`Catalogue`) — moves the playing layers one step
+//! towards the proposal (`steady`), and only where the picks or the block's volume cap differ
+//! replaces the queue rows, bumps the queue's version, records why (`history`) and notifies
+//! `cosound_queue` with `{"player_id": …, "version": …}`. Each step is one statement for all
+//! the players, and all of it runs in the caller's transaction: readers see the old queue or
+//! the new one, never a mix.
 
 use crate::api::recommend::{ranked, Candidates, Catalogue, Request};
 use crate::group::{self, GroupStrategy, Present};
@@ -69,7 +71,8 @@ struct Due {
     inputs: Inputs,
     seats: Vec<Seat>,
     points: Vec<Vec<f32>>,
-    /// The room emptied or filled, or its strategy changed, since the last refresh.
+    /// The room emptied or filled, or its strategy or schedule block changed, since the last
+    /// refresh (`steady::turned_over`).
     turned_over: bool,
     trigger: Trigger,
     block: Option<Block>,
@@ -120,14 +123,7 @@ pub(crate) fn refresh(scope: Scope) -> Option<usize> {
             let age = player
                 .refreshed_at
                 .map_or(f64::INFINITY, |at| (clock - at) as f64 / 1e6);
-            // A manager who chooses another strategy wants to hear it now.
-            let turned_over = player.last.as_ref().is_none_or(|last| {
-                last.strategy != now.strategy
-                    || last.block != now.block
-                    || last
-                        .listeners
-                        .is_none_or(|before| (before == 0) != seats.is_empty())
-            });
+            let turned_over = steady::turned_over(player.last.as_ref(), &now);
             queue::needs_refresh(player.last.as_ref(), &now, age).then_some(Due {
                 player_id: player.player_id,
                 trigger: why::trigger(player.last.as_ref(), &now),
