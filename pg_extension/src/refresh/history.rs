@@ -50,14 +50,20 @@ pub(super) fn remember(
         changed.iter().map(|(_, _, change)| change.songs()).unzip();
     let (players, numbers): (Vec<i64>, Vec<i64>) =
         changed.iter().map(|(p, _, _)| (*p, version(*p))).unzip();
-    // A queue state deleted by hand starts its versions again: what an earlier count left at
-    // those numbers goes.
+    // Versions beyond the kept ones go; so does what an earlier count left at the new numbers
+    // (a queue state deleted by hand starts its versions again). By the given arrays, which
+    // the planner sizes, the delete reads each player's versions through the primary key.
     client.update(
         "delete from cosound.queue_versions v
           using unnest($1::bigint[], $2::bigint[]) as t (player_id, version)
-          where v.player_id = t.player_id and v.version >= t.version",
+          where v.player_id = t.player_id
+            and (v.version >= t.version or v.version <= t.version - $3)",
         None,
-        &[players.clone().into(), numbers.clone().into()],
+        &[
+            players.clone().into(),
+            numbers.clone().into(),
+            VERSIONS_KEPT.into(),
+        ],
     )?;
     client.update(
         "with made as (
@@ -72,19 +78,15 @@ pub(super) fn remember(
                   as t (player_id, version, trigger, strategy, listeners, change, layer_out,
                         layer_in)
            returning player_id, version
-         ), items as (
-           insert into cosound.queue_version_items
-                  (player_id, version, slot, song_id, role, gain, fit, penalty)
-           select i.player_id, made.version, i.slot, i.song_id, i.role::cosound.queue_role,
-                  i.gain, i.fit, i.penalty
-             from unnest($9::bigint[], $10::smallint[], $11::bigint[], $12::text[], $13::real[],
-                         $14::real[], $15::real[])
-                  as i (player_id, slot, song_id, role, gain, fit, penalty)
-             join made using (player_id)
          )
-         delete from cosound.queue_versions v
-          using made
-          where v.player_id = made.player_id and v.version <= made.version - $16",
+         insert into cosound.queue_version_items
+                (player_id, version, slot, song_id, role, gain, fit, penalty)
+         select i.player_id, made.version, i.slot, i.song_id, i.role::cosound.queue_role,
+                i.gain, i.fit, i.penalty
+           from unnest($9::bigint[], $10::smallint[], $11::bigint[], $12::text[], $13::real[],
+                       $14::real[], $15::real[])
+                as i (player_id, slot, song_id, role, gain, fit, penalty)
+           join made using (player_id)",
         None,
         &[
             players.into(),
@@ -133,7 +135,6 @@ pub(super) fn remember(
                 .map(|(p, _, pick)| penalty_at(now, played.get(&(p, pick.song_id)).copied()) as f32)
                 .collect::<Vec<_>>()
                 .into(),
-            VERSIONS_KEPT.into(),
         ],
     )?;
     Ok(())
