@@ -697,6 +697,36 @@ fn replace_queues(
     if changed.is_empty() {
         return Ok(());
     }
+    let players: Vec<i64> = changed.iter().map(|(player, _, _)| *player).collect();
+    // Read before the delete: one statement deleting and inserting the same keys could insert a
+    // row before its old one is gone.
+    let since: HashMap<(i64, i64, String), TimestampWithTimeZone> = client
+        .select(
+            "select player_id, song_id, role::text, since from cosound.player_queue
+              where player_id = any ($1)",
+            None,
+            &[players.clone().into()],
+        )?
+        .map(|row| {
+            Ok((
+                (
+                    row.get::<i64>(1)?
+                        .expect("player_queue.player_id is not null"),
+                    row.get::<i64>(2)?
+                        .expect("player_queue.song_id is not null"),
+                    row.get::<String>(3)?
+                        .expect("player_queue.role is not null"),
+                ),
+                row.get::<TimestampWithTimeZone>(4)?
+                    .expect("player_queue.since is not null"),
+            ))
+        })
+        .collect::<spi::Result<_>>()?;
+    client.update(
+        "delete from cosound.player_queue where player_id = any ($1)",
+        None,
+        &[players.into()],
+    )?;
     let rows = || {
         changed.iter().flat_map(|(player, picks, _)| {
             picks
@@ -706,17 +736,12 @@ fn replace_queues(
         })
     };
     client.update(
-        "with old as (
-           delete from cosound.player_queue where player_id = any ($6)
-           returning player_id, song_id, role, since
-         )
-         insert into cosound.player_queue (player_id, slot, song_id, role, gain, since)
+        "insert into cosound.player_queue (player_id, slot, song_id, role, gain, since)
          select t.player_id, t.slot, t.song_id, t.role::cosound.queue_role, t.gain,
-                coalesce((select old.since from old
-                           where old.player_id = t.player_id and old.song_id = t.song_id
-                             and old.role = t.role::cosound.queue_role), now())
-           from unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::real[])
-                as t (player_id, slot, song_id, role, gain)",
+                coalesce(t.since, now())
+           from unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::real[],
+                       $6::timestamptz[])
+                as t (player_id, slot, song_id, role, gain, since)",
         None,
         &[
             rows()
@@ -736,9 +761,12 @@ fn replace_queues(
                 .map(|(_, _, pick)| pick.gain)
                 .collect::<Vec<_>>()
                 .into(),
-            changed
-                .iter()
-                .map(|(player, _, _)| *player)
+            rows()
+                .map(|(player, _, pick)| {
+                    since
+                        .get(&(player, pick.song_id, pick.role.as_str().to_string()))
+                        .copied()
+                })
                 .collect::<Vec<_>>()
                 .into(),
         ],
