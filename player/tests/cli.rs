@@ -14,21 +14,26 @@ fn player() -> Command {
     cmd
 }
 
-#[test]
-fn renders_a_queue_file_to_wav_without_a_sound_card() {
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(&dir.path().join("tone.wav"), 220.0, 0.5, 1.0, 1);
-    let queue = write_queue(dir.path(), &[layer(1, "tone.wav", 1.0, 1.0)]);
-    let out = dir.path().join("rendered.wav");
+/// Runs the binary on `queue` with `wav:` output for two seconds; the left channel it wrote.
+fn render_to_wav(queue: &std::path::Path, out: &std::path::Path) -> Vec<f32> {
+    let cache = queue.parent().unwrap().join("cache");
     let status = player()
         .args(["--queue-file", queue.to_str().unwrap()])
-        .args(["--cache-dir", dir.path().join("cache").to_str().unwrap()])
+        .args(["--cache-dir", cache.to_str().unwrap()])
         .args(["--output", &format!("wav:{}", out.display())])
         .args(["--duration", "2", "--status", "off"])
         .status()
         .unwrap();
     assert!(status.success());
-    let left = read_left(&out);
+    read_left(out)
+}
+
+#[test]
+fn renders_a_queue_file_to_wav_without_a_sound_card() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("tone.wav"), 220.0, 0.5, 1.0, 1);
+    let queue = write_queue(dir.path(), &[layer(1, "tone.wav", 1.0, 1.0)]);
+    let left = render_to_wav(&queue, &dir.path().join("rendered.wav"));
     assert_eq!(left.len(), 2 * RATE as usize);
     assert!(tone_amplitude(window_at(&left, 1.5), 220.0) > 0.05);
 }
@@ -41,16 +46,8 @@ fn a_volume_cap_holds_the_rendered_mix_down() {
     let rendered = |name: &str, queue: String| {
         let file = dir.path().join(format!("{name}.json"));
         std::fs::write(&file, queue).unwrap();
-        let out = dir.path().join(format!("{name}.wav"));
-        let status = player()
-            .args(["--queue-file", file.to_str().unwrap()])
-            .args(["--cache-dir", dir.path().join("cache").to_str().unwrap()])
-            .args(["--output", &format!("wav:{}", out.display())])
-            .args(["--duration", "2", "--status", "off"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        tone_amplitude(window_at(&read_left(&out), 1.5), 220.0)
+        let left = render_to_wav(&file, &dir.path().join(format!("{name}.wav")));
+        tone_amplitude(window_at(&left, 1.5), 220.0)
     };
     let full = rendered("full", format!(r#"{{"layers":[{tone}]}}"#));
     let quiet = rendered(
