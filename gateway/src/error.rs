@@ -15,6 +15,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds a client should wait before trying again (429, 503).
     pub retry_after: Option<u64>,
+    /// The song the refusal is about (a 409 names the one already holding the upload), so a
+    /// client can go on with it.
+    pub song_id: Option<i64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -26,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            song_id: None,
         }
     }
 
@@ -56,6 +60,11 @@ impl ApiError {
             "database_unavailable",
             "the database cannot be reached; try again later",
         )
+    }
+
+    pub fn with_song(mut self, id: i64) -> Self {
+        self.song_id = Some(id);
+        self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
@@ -168,11 +177,11 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({ "error": self.code, "message": self.message })),
-        )
-            .into_response();
+        let mut body = json!({ "error": self.code, "message": self.message });
+        if let Some(id) = self.song_id {
+            body["song_id"] = id.into();
+        }
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

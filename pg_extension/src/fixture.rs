@@ -150,6 +150,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0039_schedules.sql",
         include_str!("../../sql/0039_schedules.sql"),
     ),
+    (
+        "sql/0040_imported_installations.sql",
+        include_str!("../../sql/0040_imported_installations.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

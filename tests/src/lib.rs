@@ -110,12 +110,10 @@ pub fn database_url() -> String {
 /// A superuser connection to the stack's database (over its private socket), for setting up
 /// fixtures and checking what a refused request left behind.
 pub async fn superuser() -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(
-        &setting("COSOUND_TEST_SUPERUSER_CONNINFO"),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("the test stack's database accepts the superuser");
+    let (client, connection) =
+        tokio_postgres::connect(&superuser_conninfo(), tokio_postgres::NoTls)
+            .await
+            .expect("the test stack's database accepts the superuser");
     tokio::spawn(connection);
     client
 }
@@ -241,4 +239,32 @@ pub async fn column<T: tokio_postgres::types::FromSqlOwned>(
         .iter()
         .map(|row| row.get(0))
         .collect()
+}
+
+/// A binary of the workspace, built now so a test never runs a stale one, with the features
+/// this package's build chose (so it reuses what that build compiled); Cargo names the file.
+pub fn built_binary(package: &str, bin: &str) -> std::path::PathBuf {
+    let output =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--quiet", "--message-format=json"])
+            .args(["-p", "cosound-e2e", "-p", package, "--bin", bin])
+            .output()
+            .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from))
+        .expect("cargo reports the binary it built")
+}
+
+/// How to reach the stack's database as its superuser, in libpq's form.
+pub fn superuser_conninfo() -> String {
+    setting("COSOUND_TEST_SUPERUSER_CONNINFO")
 }

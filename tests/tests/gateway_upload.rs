@@ -65,6 +65,7 @@ async fn an_admins_upload_becomes_a_song_with_its_embedding_and_object() {
     let (status, again) = upload(Some(&admin), "title=Again&type=soundscape", audio.clone()).await;
     assert_eq!(status, 409, "{again}");
     assert!(again["message"].as_str().unwrap().contains(&id.to_string()));
+    assert_eq!(again["song_id"], id, "{again}");
 
     // So is the same sound in another file: here, with one byte appended.
     let mut padded = audio;
@@ -75,6 +76,7 @@ async fn an_admins_upload_becomes_a_song_with_its_embedding_and_object() {
         again["message"],
         format!("this sound is already song {id}, in another file")
     );
+    assert_eq!(again["song_id"], id, "{again}");
     assert_eq!(songs_titled(&db, "Padded").await, 0);
 }
 

@@ -5,7 +5,7 @@
 //! removes no embedding. One test, since each run embeds the whole catalogue.
 
 use cosound_e2e::gateway::{bucket, config, unique_seed, wav};
-use cosound_e2e::superuser;
+use cosound_e2e::{built_binary, superuser};
 use cosound_ml::{Embedding, Model};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -87,35 +87,6 @@ fn assert_embedded(got: Option<Vec<f32>>, want: &Embedding, song: &Song) {
     }
 }
 
-/// The `cosound-ml` binary, built now so the test never runs a stale one, with the features
-/// this package's build chose (so it reuses what that build compiled); Cargo names the file.
-fn cosound_ml() -> PathBuf {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--message-format=json"])
-        .args([
-            "-p",
-            "cosound-e2e",
-            "-p",
-            "cosound-ml",
-            "--bin",
-            "cosound-ml",
-        ])
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the binary it built")
-}
-
 /// `batch-predict` with `args` and the gateway's settings of the stack, in the environment
 /// as `cargo xtask` gives them to the gateway.
 fn batch_predict(binary: &PathBuf, args: &[&str]) -> Child {
@@ -176,7 +147,7 @@ fn assert_reported(output: &Output, bad: &[(&Song, &str)]) {
 
 #[tokio::test]
 async fn batch_predict_embeds_the_songs_lacking_an_embedding_and_reports_the_bad_ones() {
-    let binary = cosound_ml();
+    let binary = built_binary("cosound-ml", "cosound-ml");
     let db = superuser().await;
     let model = Model::default_model();
     let noise = wav(3.0, 22_050, unique_seed());

@@ -180,6 +180,7 @@ fn duplicate(id: i64) -> ApiError {
         "already_uploaded",
         format!("this file is already song {id}"),
     )
+    .with_song(id)
 }
 
 fn same_sound(id: i64) -> ApiError {
@@ -188,6 +189,7 @@ fn same_sound(id: i64) -> ApiError {
         "already_uploaded",
         format!("this sound is already song {id}, in another file"),
     )
+    .with_song(id)
 }
 
 async fn song_with_content(state: &AppState, sha256: &str) -> ApiResult<Option<i64>> {

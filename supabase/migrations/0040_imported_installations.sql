@@ -1,0 +1,1 @@
+../../sql/0040_imported_installations.sql
