@@ -21,9 +21,8 @@ mod common;
 
 use bytes::Bytes;
 use common::requests_per_second;
-use cosound_e2e::gateway::{bucket, config, pcm_wav};
+use cosound_e2e::gateway::{bucket, pcm_wav};
 use cosound_e2e::{new_player, new_user, superuser};
-use cosound_gateway::state::AppState;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,32 +198,6 @@ where
     requests_per_second(TOKEN_CLIENTS, TOKEN_SECONDS, request, expected).await
 }
 
-/// Serves an optimised gateway with the stack's settings on a runtime of its own; returns its
-/// URL and what stops it.
-fn start_gateway() -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let config = config(&[]);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("the gateway's runtime starts");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let state = AppState::new(&config).expect("the gateway's state builds");
-            cosound_gateway::server::serve(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("the gateway serves");
-        });
-    });
-    (url, stop)
-}
-
 fn percent(case: f64, baseline: f64) -> String {
     format!("{:.0} %", 100.0 * case / baseline)
 }
@@ -232,7 +205,7 @@ fn percent(case: f64, baseline: f64) -> String {
 #[tokio::main]
 async fn main() {
     let db = superuser().await;
-    let (url, stop) = start_gateway();
+    let (url, stop) = common::start_gateway();
     let (_, admin) = new_user(&db, &["admin"]).await;
     let (s3, bucket) = bucket();
     let direct = Sink::Direct { s3, bucket };

@@ -242,15 +242,19 @@ pub async fn column<T: tokio_postgres::types::FromSqlOwned>(
 }
 
 /// A binary of the workspace, built now so a test never runs a stale one, with the features
-/// this package's build chose (so it reuses what that build compiled); Cargo names the file.
+/// this package's build chose (so it reuses what that build compiled) and its profile (so a
+/// benchmark times an optimised binary); Cargo names the file.
 pub fn built_binary(package: &str, bin: &str) -> std::path::PathBuf {
-    let output =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "--message-format=json"])
-            .args(["-p", "cosound-e2e", "-p", package, "--bin", bin])
-            .output()
-            .expect("cargo runs");
+    let mut build =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--quiet", "--message-format=json"])
+        .args(["-p", "cosound-e2e", "-p", package, "--bin", bin]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let output = build.output().expect("cargo runs");
     assert!(
         output.status.success(),
         "{}",

@@ -30,7 +30,7 @@ pub async fn empty(db: &tokio_postgres::Client) {
         "set session_replication_role = replica;
          truncate cosound.plays, cosound.votes, cosound.player_queue, cosound.queue_state,
                   cosound.player_library, cosound.sessions, cosound.players, cosound.songs,
-                  cosound.profiles cascade;
+                  cosound.profiles, cosound.imported_users cascade;
          delete from auth.users;
          set session_replication_role = origin;",
     )
@@ -195,4 +195,31 @@ fn ticks(pid: u32, reaped: bool) -> u64 {
 /// Linux reports process times in USER_HZ = 100 ticks per second on every architecture.
 fn from_ticks(ticks: u64) -> Duration {
     Duration::from_millis(ticks * 10)
+}
+
+/// Serves an optimised gateway with the stack's settings on a runtime of its own; returns its
+/// URL and what stops it.
+pub fn start_gateway() -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = cosound_e2e::gateway::config(&[]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("the gateway's runtime starts");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let state =
+                cosound_gateway::state::AppState::new(&config).expect("the gateway's state builds");
+            cosound_gateway::server::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the gateway serves");
+        });
+    });
+    (url, stop)
 }
