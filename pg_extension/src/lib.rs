@@ -5,7 +5,7 @@
 //!
 //! Module map:
 //! - `space`: the 5-dimensional taste space (axes, unit vectors).
-//! - `preference`: how one rating moves a listener's taste (DOMAIN.md's learning rule), and
+//! - `preference`: how one rating moves a listener's taste (the learning rule of the README's *The rules*), and
 //!   the survey that sets it.
 //! - `recommend`: the recency penalty and the exact top k read from a distance-ordered stream.
 //! - `group`: how the listeners at a player count (the strategies and their points).
@@ -21,8 +21,11 @@
 //! - `api`: the SQL-facing functions and the vote trigger, one file per family; `api::recommend`'s
 //!   `catalogue` holds a small catalogue in memory to rank many players' targets at once.
 //! - `fixture` (tests only): the real schema, from `sql/`, inside a test's transaction.
+//! - `contract` (tests only): row-level security and the API's refusals, role by role.
 
 mod api;
+#[cfg(any(test, feature = "pg_test"))]
+mod contract;
 #[cfg(any(test, feature = "pg_test"))]
 mod fixture;
 pub mod group;
