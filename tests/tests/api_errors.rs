@@ -97,8 +97,8 @@ async fn a_listeners_mistakes_get_clear_errors() {
         &me,
         &[
             ("survey", json!({"rain": 1.5, "sea_waves": 0, "thunderstorm": 0, "wind": 0, "crackling_fire": 0}), 400, "from 0 to 1"),
-            ("survey", json!({"rain": "NaN", "sea_waves": 0, "thunderstorm": 0, "wind": 0, "crackling_fire": 0}), 400, ""),
-            ("survey", json!({"rain": 0, "sea_waves": 0, "thunderstorm": 0, "wind": 0, "crackling_fire": 0}), 400, ""),
+            ("survey", json!({"rain": "NaN", "sea_waves": 0, "thunderstorm": 0, "wind": 0, "crackling_fire": 0}), 400, "must be finite"),
+            ("survey", json!({"rain": 0, "sea_waves": 0, "thunderstorm": 0, "wind": 0, "crackling_fire": 0}), 400, "points nowhere"),
         ],
     )
     .await;
