@@ -1,52 +1,22 @@
-//! Queue refreshes as other connections see them: a change is announced on the cosound_queue
-//! channel after commit, a reader never sees a half-written queue, and refreshing all queues
+//! Queue refreshes as other connections see them: a change bumps the queue's version and no
+//! other refresh does, a reader never sees a half-written queue, and refreshing all queues
 //! leaves a player being refreshed elsewhere to that refresh.
 
 use cosound_e2e::{column, superuser};
-use std::time::Duration;
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Mutex;
-use tokio_postgres::AsyncMessage;
 
 /// The tests that count what one refresh changed take turns with those refreshing every queue.
 static REFRESHES: Mutex<()> = Mutex::const_new(());
 
-/// A connection listening on cosound_queue, and the (channel, payload) of what it hears.
-async fn listen() -> (tokio_postgres::Client, UnboundedReceiver<(String, String)>) {
-    let conninfo = std::env::var("COSOUND_TEST_SUPERUSER_CONNINFO").unwrap();
-    let (listener, mut connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let (tx, notifications) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            if let AsyncMessage::Notification(n) = message {
-                let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
-            }
-        }
-    });
-    listener
-        .batch_execute("listen cosound_queue")
-        .await
-        .unwrap();
-    (listener, notifications)
-}
-
-/// The next announcement about `player` (other tests' players share the channel).
-async fn announced(
-    notifications: &mut UnboundedReceiver<(String, String)>,
-    player: i64,
-) -> (String, String) {
-    loop {
-        let (channel, payload) =
-            tokio::time::timeout(Duration::from_secs(10), notifications.recv())
-                .await
-                .expect("a notification within 10 s")
-                .unwrap();
-        if payload.contains(&format!("\"player_id\" : {player},")) {
-            return (channel, payload);
-        }
-    }
+/// The version of the player's queue, as its device reads it with the queue (0: none yet).
+async fn version(db: &tokio_postgres::Client, player: i64) -> i64 {
+    db.query_one(
+        "select coalesce((select version from cosound.queue_state where player_id = $1), 0)",
+        &[&player],
+    )
+    .await
+    .unwrap()
+    .get(0)
 }
 
 /// The titles in the player's queue, in slot order.
@@ -107,11 +77,10 @@ async fn a_player_with_two_moods(db: &tokio_postgres::Client) -> (i64, String, S
 }
 
 #[tokio::test]
-async fn a_changed_queue_is_announced_to_listeners() {
+async fn a_changed_queue_bumps_its_version_and_an_unchanged_one_does_not() {
     let _turn = REFRESHES.lock().await;
     let db = superuser().await;
     let (player, rain, _) = a_player_with_two_moods(&db).await;
-    let (_listener, mut notifications) = listen().await;
 
     db.execute(
         "select cosound.check_in($1::text::uuid, $2)",
@@ -125,19 +94,19 @@ async fn a_changed_queue_is_announced_to_listeners() {
         .unwrap()
         .get(0);
     assert!(changed);
-    let (channel, payload) = announced(&mut notifications, player).await;
-    assert_eq!(channel, "cosound_queue");
-    assert_eq!(
-        payload,
-        format!("{{\"player_id\" : {player}, \"version\" : 1}}")
-    );
+    assert_eq!(version(&db, player).await, 1);
 
     let unchanged: bool = db
         .query_one("select extensions.refresh_queue($1)", &[&player])
         .await
         .unwrap()
         .get(0);
-    assert!(!unchanged, "nothing changed, so nothing is announced");
+    assert!(!unchanged);
+    assert_eq!(
+        version(&db, player).await,
+        1,
+        "nothing changed, so no new version"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,12 +156,11 @@ async fn a_reader_never_sees_a_half_written_queue() {
 }
 
 #[tokio::test]
-async fn refreshing_all_queues_announces_each_change_with_its_version() {
+async fn refreshing_all_queues_gives_each_changed_queue_one_version() {
     let _turn = REFRESHES.lock().await;
     let db = superuser().await;
     let (rainy_room, rain, _) = a_player_with_two_moods(&db).await;
     let (fiery_room, _, fire) = a_player_with_two_moods(&db).await;
-    let (_listener, mut notifications) = listen().await;
     for (listener, player) in [(&rain, rainy_room), (&fire, fiery_room)] {
         db.execute(
             "select cosound.check_in($1::text::uuid, $2)",
@@ -201,16 +169,18 @@ async fn refreshing_all_queues_announces_each_change_with_its_version() {
         .await
         .unwrap();
     }
-    // The gateway may refresh a room on its check-in first: each announcement counts once.
+    // The gateway may refresh a room on its check-in first: either way, one change each.
     db.query_one("select extensions.refresh_all_queues()", &[])
         .await
         .unwrap();
     for player in [rainy_room, fiery_room] {
-        let (_, payload) = announced(&mut notifications, player).await;
-        assert_eq!(
-            payload,
-            format!("{{\"player_id\" : {player}, \"version\" : 1}}")
-        );
+        assert_eq!(version(&db, player).await, 1, "player {player}");
+    }
+    db.query_one("select extensions.refresh_all_queues()", &[])
+        .await
+        .unwrap();
+    for player in [rainy_room, fiery_room] {
+        assert_eq!(version(&db, player).await, 1, "unchanged, player {player}");
     }
     assert_eq!(titles(&db, rainy_room).await, ["rain", "rainy piano"]);
     assert_eq!(titles(&db, fiery_room).await, ["fire", "fireside guitar"]);

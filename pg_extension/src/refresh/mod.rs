@@ -10,8 +10,8 @@
 //! player through `recommend_with_penalty`'s ranking; all of them, over a catalogue small
 //! enough, in memory with the same result (`Catalogue`) — moves the playing layers one step
 //! towards the proposal (`steady`), and only where the picks or the block's volume cap differ
-//! replaces the queue rows, bumps the queue's version, records why (`history`) and notifies
-//! `cosound_queue` with `{"player_id": …, "version": …}`. Each step is one statement for all
+//! replaces the queue rows, bumps the queue's version (which the devices poll for) and records
+//! why (`history`). Each step is one statement for all
 //! the players, and all of it runs in the caller's transaction: readers see the old queue or
 //! the new one, never a mix.
 
@@ -30,9 +30,6 @@ use pgrx::spi::{self, SpiClient};
 use std::collections::{HashMap, HashSet};
 
 mod history;
-
-/// The channel that announces queue changes.
-pub const CHANNEL: &str = "cosound_queue";
 
 #[derive(Clone, Copy)]
 pub(crate) enum Scope {
@@ -818,8 +815,8 @@ fn record(
         .update(
             "with due as (
            select * from unnest($1::bigint[], $2::boolean[], $4::bigint[], $5::timestamptz[],
-                                $7::int[], $8::int[], $9::text[], $11::int[], $12::bigint[],
-                                $13::real[])
+                                $7::int[], $8::int[], $9::text[], $10::int[], $11::bigint[],
+                                $12::real[])
                          with ordinality
                          as t (player_id, changed, generation, last_play_at, first, last, strategy,
                                listeners, block_id, volume_cap, n)
@@ -840,9 +837,7 @@ fn record(
                   volume_cap = excluded.volume_cap
            returning player_id, version
          )
-         select state.player_id, state.version,
-                pg_catalog.pg_notify($10, json_build_object('player_id', state.player_id,
-                                                            'version', state.version)::text)
+         select state.player_id, state.version
            from state join due using (player_id)
           where due.changed",
             None,
@@ -868,7 +863,6 @@ fn record(
                     .map(|player| player.inputs.strategy.as_str().to_string())
                     .collect::<Vec<_>>()
                     .into(),
-                CHANNEL.into(),
                 due.iter()
                     .map(|player| player.inputs.listeners)
                     .collect::<Vec<_>>()
