@@ -5,8 +5,10 @@ use std::sync::Arc;
 use super::{Clip, Ramp};
 use crate::source::SongId;
 
-/// What a voice is in the mix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a voice is in the mix; the queue names it `layer` or `instrumental`, and a queue row
+/// with any other role is refused rather than guessed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A soundscape layer, looped until the queue drops it.
     Layer,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{chain, Error, Result};
+use crate::mix::Role;
 use crate::network::check;
 
 pub const API: &str = "the API";
@@ -21,8 +22,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub struct QueueRow {
     pub slot: i16,
     pub song_id: i64,
-    /// `layer` or `instrumental`.
-    pub role: String,
+    pub role: Role,
     /// Linear, the song's loudness gain included.
     pub gain: f32,
     pub byte_size: Option<i64>,

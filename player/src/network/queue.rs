@@ -57,11 +57,6 @@ impl NetworkQueue {
         }
     }
 
-    /// Reports still waiting for the API.
-    pub fn unsent_reports(&self) -> usize {
-        self.outbox.len()
-    }
-
     /// One round with the API: reports out, heartbeat when due, queue in.
     async fn exchange(&mut self) -> Result<Option<DesiredMix>> {
         let token = self.session.token().await?;
@@ -185,7 +180,7 @@ pub fn desired_mix(rows: &[QueueRow]) -> DesiredMix {
             // The queue's gain already includes the song's loudness gain.
             loudness_gain: 1.0,
         };
-        match role(&row.role) {
+        match row.role {
             Role::Layer => mix.layers.push(spec),
             Role::Instrumental => mix.instrumental = Some(spec),
         }
@@ -193,22 +188,15 @@ pub fn desired_mix(rows: &[QueueRow]) -> DesiredMix {
     mix
 }
 
-fn role(text: &str) -> Role {
-    match text {
-        "instrumental" => Role::Instrumental,
-        _ => Role::Layer,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(slot: i16, song_id: i64, role: &str, gain: f32) -> QueueRow {
+    fn row(slot: i16, song_id: i64, role: Role, gain: f32) -> QueueRow {
         QueueRow {
             slot,
             song_id,
-            role: role.into(),
+            role,
             gain,
             byte_size: Some(1000 + song_id),
             content_sha256: Some(format!("{song_id:064x}")),
@@ -220,9 +208,9 @@ mod tests {
     #[test]
     fn rows_become_layers_in_slot_order_and_the_instrumental() {
         let rows = [
-            row(3, 9, "instrumental", 0.4),
-            row(1, 5, "layer", 0.2),
-            row(0, 4, "layer", 0.6),
+            row(3, 9, Role::Instrumental, 0.4),
+            row(1, 5, Role::Layer, 0.2),
+            row(0, 4, Role::Layer, 0.6),
         ];
         let mix = desired_mix(&rows);
         let layers: Vec<(i64, f32)> = mix
@@ -241,5 +229,19 @@ mod tests {
         );
         assert_eq!(mix.volume_cap, Some(0.5), "the schedule's cap comes along");
         assert_eq!(desired_mix(&[]), DesiredMix::default());
+    }
+
+    #[test]
+    fn a_row_with_an_unknown_role_is_refused() {
+        let row = |role: &str| {
+            serde_json::from_value::<QueueRow>(serde_json::json!({
+                "slot": 0, "song_id": 4, "role": role, "gain": 0.5,
+                "byte_size": null, "content_sha256": null, "version": 1
+            }))
+        };
+        assert_eq!(row("layer").unwrap().role, Role::Layer);
+        assert_eq!(row("instrumental").unwrap().role, Role::Instrumental);
+        let error = row("chorus").unwrap_err().to_string();
+        assert!(error.contains("unknown variant `chorus`"), "{error}");
     }
 }
