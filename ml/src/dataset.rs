@@ -105,11 +105,7 @@ impl Dataset {
         for example in &self.examples {
             add(&example.file)?;
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(hex::encode(hasher.finalize()))
     }
 
     /// Every clip's feature vectors: one per clip, or one per window with

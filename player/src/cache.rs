@@ -180,7 +180,7 @@ impl MediaCache {
             };
             self.fetcher.fetch(media, &mut writer)?;
             writer.inner.flush().map_err(|e| Error::io(&temp_path, e))?;
-            (writer.bytes, hex(&writer.hasher.finalize()))
+            (writer.bytes, hex::encode(writer.hasher.finalize()))
         };
         if let Some(expected) = media.bytes.filter(|&b| b != bytes) {
             return Err(Error::SizeMismatch {
@@ -246,7 +246,7 @@ fn file_name(media: &MediaRef) -> String {
         Some(sha) if sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()) => {
             sha.to_ascii_lowercase()
         }
-        _ => format!("uri-{}", hex(&Sha256::digest(media.uri.as_bytes()))),
+        _ => format!("uri-{}", hex::encode(Sha256::digest(media.uri.as_bytes()))),
     };
     let ext = Path::new(media.uri.split(['?', '#']).next().unwrap_or_default())
         .extension()
@@ -256,10 +256,6 @@ fn file_name(media: &MediaRef) -> String {
         Some(ext) => format!("{id}.{}", ext.to_ascii_lowercase()),
         None => id,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Counts and hashes what passes through, so verification needs no second
@@ -321,7 +317,7 @@ mod tests {
         MediaRef {
             uri: uri.into(),
             bytes: Some(bytes.len() as u64),
-            sha256: Some(hex(&Sha256::digest(bytes))),
+            sha256: Some(hex::encode(Sha256::digest(bytes))),
         }
     }
 
@@ -371,7 +367,7 @@ mod tests {
         net.put("b", vec![2; 99]);
         let mut cache = MediaCache::open(dir.path(), 1_000, Box::new(net.clone())).unwrap();
         let mut wrong_hash = media("a", &[1; 100]);
-        wrong_hash.sha256 = Some(hex(&Sha256::digest(b"other")));
+        wrong_hash.sha256 = Some(hex::encode(Sha256::digest(b"other")));
         assert!(matches!(
             cache.get(&wrong_hash),
             Err(Error::HashMismatch { .. })

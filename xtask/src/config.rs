@@ -299,7 +299,7 @@ fn restrict_to_owner(file: &Path) -> Result<()> {
 fn secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn parse(text: &str) -> Result<BTreeMap<String, String>> {

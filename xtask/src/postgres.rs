@@ -336,10 +336,7 @@ fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn restrict_to_owner(dir: &Path) -> Result<()> {

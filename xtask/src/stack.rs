@@ -438,7 +438,7 @@ fn hash_files(files: &[PathBuf]) -> String {
         hash.update(file.to_string_lossy().as_bytes());
         hash.update(std::fs::read(file).unwrap_or_default());
     }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(hash.finalize())
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {

@@ -66,7 +66,7 @@ pub async fn spool(body: Body, limit: u64, parts: mpsc::Sender<Part>) -> ApiResu
         ));
     }
     hand_over(&file, &parts, filling.freeze(), true).await?;
-    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = hex::encode(hash.finalize());
     Ok(Spooled { file, size, sha256 })
 }
 
