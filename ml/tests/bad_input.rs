@@ -8,26 +8,12 @@ use cosound_ml::batch::{self, FolderSource};
 use cosound_ml::decode::{decode_file, MAX_ANALYSED_SECONDS};
 use cosound_ml::{Error, Model};
 
-/// A 16-bit PCM WAV file (`format` 1) or one claiming another codec.
+/// A mono 16-bit PCM WAV file (`format` 1), or the same file claiming another codec.
 fn wav(rate: u32, samples: &[i16], format: u16) -> Vec<u8> {
-    let data_len = (samples.len() * 2) as u32;
-    let mut out = Vec::new();
-    out.extend(b"RIFF");
-    out.extend((36 + data_len).to_le_bytes());
-    out.extend(b"WAVEfmt ");
-    out.extend(16u32.to_le_bytes());
-    out.extend(format.to_le_bytes());
-    out.extend(1u16.to_le_bytes());
-    out.extend(rate.to_le_bytes());
-    out.extend((rate * 2).to_le_bytes());
-    out.extend(2u16.to_le_bytes());
-    out.extend(16u16.to_le_bytes());
-    out.extend(b"data");
-    out.extend(data_len.to_le_bytes());
-    for s in samples {
-        out.extend(s.to_le_bytes());
-    }
-    out
+    let mut file = common::wav(rate, 1, samples);
+    // The format tag follows "RIFF", the size, "WAVE", "fmt " and the chunk's size.
+    file[20..22].copy_from_slice(&format.to_le_bytes());
+    file
 }
 
 fn noise(n: usize) -> Vec<i16> {

@@ -107,30 +107,19 @@ fn the_default_configuration_beats_the_reference_pipeline_in_grouped_cv() {
 
 /// A 16-bit PCM WAV of `seconds` of a stereo chirp at `rate`.
 fn stereo_wav(seconds: u32, rate: u32) -> Vec<u8> {
-    let frames = seconds * rate;
-    let data_len = frames * 4;
-    let mut wav = Vec::with_capacity(44 + data_len as usize);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes());
-    wav.extend_from_slice(&2u16.to_le_bytes());
-    wav.extend_from_slice(&rate.to_le_bytes());
-    wav.extend_from_slice(&(rate * 4).to_le_bytes());
-    wav.extend_from_slice(&4u16.to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..frames {
-        let t = f64::from(i) / f64::from(rate);
-        let phase = 2.0 * std::f64::consts::PI * (200.0 * t + 20.0 * t * t);
-        for (channel, gain) in [0.5, 0.3].into_iter().enumerate() {
-            let s = (gain * (phase + channel as f64).sin() * 32_767.0) as i16;
-            wav.extend_from_slice(&s.to_le_bytes());
-        }
-    }
-    wav
+    let samples: Vec<i16> = (0..seconds * rate)
+        .flat_map(|i| {
+            let t = f64::from(i) / f64::from(rate);
+            let phase = 2.0 * std::f64::consts::PI * (200.0 * t + 20.0 * t * t);
+            [0.5, 0.3]
+                .into_iter()
+                .enumerate()
+                .map(move |(channel, gain)| {
+                    (gain * (phase + channel as f64).sin() * 32_767.0) as i16
+                })
+        })
+        .collect();
+    common::wav(rate, 2, &samples)
 }
 
 /// The gateway measures an upload while the model decodes it: what it embeds

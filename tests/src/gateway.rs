@@ -143,36 +143,22 @@ pub fn wav(seconds: f64, sample_rate: u32, seed: u64) -> Vec<u8> {
 /// [`wav`] with `channels` channels, each its own noise under the same swell.
 pub fn pcm_wav(seconds: f64, sample_rate: u32, channels: u16, seed: u64) -> Vec<u8> {
     let frames = (seconds * f64::from(sample_rate)) as u32;
-    let block_align = 2 * channels;
     let mut state = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
-    let mut data = Vec::with_capacity(frames as usize * usize::from(block_align));
-    for i in 0..frames {
-        let swell = 0.6 + 0.4 * (i as f64 / f64::from(sample_rate) * 0.7).sin();
-        for _ in 0..channels {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let noise = ((state >> 33) as f64 / f64::from(1u32 << 31)) * 2.0 - 1.0;
-            data.extend_from_slice(&((noise * swell * 0.3 * 32767.0) as i16).to_le_bytes());
-        }
-    }
-    let mut file = Vec::with_capacity(44 + data.len());
-    file.extend_from_slice(b"RIFF");
-    file.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    file.extend_from_slice(b"WAVEfmt ");
-    file.extend_from_slice(&16u32.to_le_bytes());
-    file.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    file.extend_from_slice(&channels.to_le_bytes());
-    file.extend_from_slice(&sample_rate.to_le_bytes());
-    file.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
-    file.extend_from_slice(&block_align.to_le_bytes());
-    file.extend_from_slice(&16u16.to_le_bytes());
-    file.extend_from_slice(b"data");
-    file.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    file.extend_from_slice(&data);
-    file
+    let samples = (0..frames).flat_map(move |i| {
+        let swell = 0.6 + 0.4 * (f64::from(i) / f64::from(sample_rate) * 0.7).sin();
+        (0..channels)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((state >> 33) as f64 / f64::from(1u32 << 31)) * 2.0 - 1.0;
+                noise * swell * 0.3
+            })
+            .collect::<Vec<_>>()
+    });
+    crate::audio::wav_file(sample_rate, channels, samples)
 }
 
 /// A seed no other upload of this run uses.

@@ -10,6 +10,7 @@ use postgrest::Postgrest;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod audio;
 pub mod browser;
 pub mod gateway;
 pub mod player;

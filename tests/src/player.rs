@@ -29,26 +29,9 @@ pub const RATE: u32 = 44_100;
 pub fn tone(freq: f64, seconds: f64, seed: u64) -> Vec<u8> {
     let amplitude = 0.4 + (seed % 1000) as f64 * 1e-5;
     let frames = (seconds * f64::from(RATE)) as u32;
-    let mut data = Vec::with_capacity(frames as usize * 2);
-    for i in 0..frames {
-        let v = amplitude * (std::f64::consts::TAU * freq * f64::from(i) / f64::from(RATE)).sin();
-        data.extend_from_slice(&((v * 32767.0).round() as i16).to_le_bytes());
-    }
-    let mut file = Vec::with_capacity(44 + data.len());
-    file.extend_from_slice(b"RIFF");
-    file.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    file.extend_from_slice(b"WAVEfmt ");
-    file.extend_from_slice(&16u32.to_le_bytes());
-    file.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    file.extend_from_slice(&1u16.to_le_bytes()); // mono
-    file.extend_from_slice(&RATE.to_le_bytes());
-    file.extend_from_slice(&(RATE * 2).to_le_bytes());
-    file.extend_from_slice(&2u16.to_le_bytes());
-    file.extend_from_slice(&16u16.to_le_bytes());
-    file.extend_from_slice(b"data");
-    file.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    file.extend_from_slice(&data);
-    file
+    let samples = (0..frames)
+        .map(|i| amplitude * (std::f64::consts::TAU * freq * f64::from(i) / f64::from(RATE)).sin());
+    crate::audio::wav_file(RATE, 1, samples)
 }
 
 /// Uploads a soundscape of a `freq` Hz tone through the gateway as `admin`; its song id.

@@ -1,6 +1,7 @@
 //! Admin uploads: the file lands in the bucket and in the catalogue with its embedding and
 //! measurements; every refusal says why and leaves neither a row nor an object behind.
 
+use cosound_e2e::audio::wav_file;
 use cosound_e2e::gateway::{
     config, dead_address, object_keys, unique_seed, upload, upload_to, wav, OwnGateway,
 };
@@ -170,9 +171,7 @@ async fn every_refusal_says_why_and_leaves_nothing() {
 }
 
 fn silent_wav() -> Vec<u8> {
-    let mut file = wav(1.0, 22_050, 1);
-    file[44..].fill(0);
-    file
+    wav_file(22_050, 1, std::iter::repeat_n(0.0, 22_050))
 }
 
 #[tokio::test]

@@ -27,3 +27,21 @@ pub fn esc50_dev() -> PathBuf {
     );
     dir
 }
+
+/// A 16-bit PCM WAV at `rate` of `channels` interleaved channels, written by hound.
+#[allow(dead_code)] // not every test binary writes audio
+pub fn wav(rate: u32, channels: u16, samples: &[i16]) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut file = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut file, spec).unwrap();
+    for &sample in samples {
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
+    file.into_inner()
+}
