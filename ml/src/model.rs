@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::features::{Extractor, FeatureSet, Segments};
 use crate::kernel::FourierMap;
 
-/// The embedding axes, in the order of DOMAIN.md.
+/// The embedding axes, in the taste space's order (the README's *The rules*).
 pub const CLASSES: [&str; 5] = [
     "rain",
     "sea_waves",

@@ -1,4 +1,4 @@
-//! What a room's mix is picked for. The group vector (DOMAIN.md) is the mean of the listeners'
+//! What a room's mix is picked for. The group vector (the README's *The rules*) is the mean of the listeners'
 //! unit taste vectors, scaled to unit length; a player with nobody there falls back to its
 //! recent listeners, then to a fixed calm default, so it never goes silent while the catalogue
 //! has sounds.

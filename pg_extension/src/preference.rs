@@ -1,4 +1,5 @@
-//! The preference rule: how one rating moves a listener's unit taste vector (DOMAIN.md).
+//! The preference rule: how one rating moves a listener's unit taste vector (the README's
+//! *The rules*).
 //!
 //! With `u` the listener's vector and `s` the sound's embedding scaled to unit length:
 //! a like of strength `w` gives `normalise((1 − αw)·u + αw·s)`, a dislike gives
