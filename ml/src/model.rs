@@ -18,14 +18,8 @@ use crate::error::{Error, Result};
 use crate::features::{Extractor, FeatureSet, Segments};
 use crate::kernel::FourierMap;
 
-/// The embedding axes, in the taste space's order (the README's *The rules*).
-pub const CLASSES: [&str; 5] = [
-    "rain",
-    "sea_waves",
-    "thunderstorm",
-    "wind",
-    "crackling_fire",
-];
+/// The embedding axes: the taste space's, in its order.
+pub const CLASSES: [&str; 5] = cosound_rules::space::AXES;
 /// Version of the model file layout.
 pub const FORMAT_VERSION: u32 = 3;
 

@@ -2,7 +2,7 @@
 //! (`alter database cosound set cosound.mix_margin = 0.08`) or a session: how steady the
 //! room's mix is (`steady.rs`). Their defaults are the rules' constants.
 
-use crate::steady::{self, Rules};
+use cosound_rules::steady::{self, Rules};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 static STEADY_MIX: GucSetting<bool> = GucSetting::<bool>::new(true);

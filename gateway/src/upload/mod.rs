@@ -21,6 +21,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use cosound_rules::recommend::SongType;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_postgres::error::SqlState;
@@ -48,7 +49,7 @@ pub async fn upload(
         ));
     }
     let kind = params.kind.as_deref().unwrap_or_default();
-    if !["soundscape", "instrumental"].contains(&kind) {
+    if SongType::parse(kind).is_none() {
         return Err(ApiError::bad_request(
             "invalid_type",
             "type must be soundscape (a looped layer) or instrumental",

@@ -2,8 +2,8 @@
 //! The sign-up and sign-in RPCs themselves are SQL (supabase/local), as on Supabase they are
 //! GoTrue's job.
 
-use crate::password;
-use crate::token;
+use cosound_rules::password;
+use cosound_rules::token;
 use pgrx::datum::JsonB;
 use pgrx::prelude::*;
 

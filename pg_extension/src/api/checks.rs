@@ -1,8 +1,8 @@
 //! `require_embedding(v)`, `require_taste(v)`: the tables' vector constraints, so a bad vector
 //! is refused where it is stored, with a message naming what is wrong (check_violation).
 
-use crate::space::{self, VectorError};
 use crate::vector::Vector;
+use cosound_rules::space::{self, VectorError};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 

@@ -1,7 +1,7 @@
 //! `apply_rating(preference, embedding, rating)`: the preference rule as a SQL function.
 
-use crate::preference::{self, RatingError};
 use crate::vector::Vector;
+use cosound_rules::preference::{self, RatingError};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 

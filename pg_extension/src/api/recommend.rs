@@ -14,9 +14,9 @@ mod catalogue;
 
 pub(crate) use catalogue::{Catalogue, Request};
 
-use crate::recommend::{self, Ranked, SongType, Strategy, TopK};
-use crate::space;
 use crate::vector::Vector;
+use cosound_rules::recommend::{self, Ranked, SongType, Strategy, TopK};
+use cosound_rules::space;
 use pgrx::datetime::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -277,7 +277,7 @@ pub(crate) fn penalty_at(now: TimestampWithTimeZone, played: Option<TimestampWit
 mod tests {
     use super::{scan, Candidates};
     use crate::fixture;
-    use crate::recommend::{SongType, Strategy};
+    use cosound_rules::recommend::{SongType, Strategy};
     use pgrx::prelude::*;
 
     /// The seed's formula, shared with the benchmarks.

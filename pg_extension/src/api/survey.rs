@@ -1,7 +1,7 @@
 //! `set_preference_from_survey(listener, answers)`: the survey sets a listener's taste.
 
-use crate::preference;
 use crate::vector::Vector;
+use cosound_rules::preference;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 

@@ -1,6 +1,6 @@
 //! `learn_from_vote()`: the trigger that moves a listener's taste as their vote arrives.
 
-use crate::preference::Feeling;
+use cosound_rules::preference::Feeling;
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::PgOid;
@@ -73,7 +73,7 @@ fn learn_from_vote<'a>(
 #[pg_schema]
 mod tests {
     use crate::fixture;
-    use crate::space::assert_close;
+    use cosound_rules::space::assert_close;
     use pgrx::prelude::*;
 
     fn vote(listener: pgrx::Uuid, song: i64, rating: i32) {

@@ -3,9 +3,9 @@
 
 use super::{layer_weights, room_fit, Change, Due, Song};
 use crate::api::recommend::penalty_at;
-use crate::group;
-use crate::queue::Pick;
-use crate::why::VERSIONS_KEPT;
+use cosound_rules::group;
+use cosound_rules::queue::Pick;
+use cosound_rules::why::VERSIONS_KEPT;
 use pgrx::datetime::TimestampWithTimeZone;
 use pgrx::spi::{self, SpiClient};
 use std::collections::HashMap;
@@ -305,13 +305,13 @@ mod tests {
               where i.player_id = $1 order by i.slot",
             &[player.into()],
         );
-        let penalty = crate::recommend::PENALTY_WEIGHT as f32;
+        let penalty = cosound_rules::recommend::PENALTY_WEIGHT as f32;
         assert_eq!(items.len(), 2, "{items:?}");
         let rain_item = items.iter().find(|i| i.0 == rain).unwrap();
         let drizzle_item = items.iter().find(|i| i.0 == drizzle).unwrap();
         assert!((rain_item.1 - 1.0).abs() < 1e-5 && (rain_item.2 - penalty).abs() < 1e-5);
         let h = std::f32::consts::FRAC_1_SQRT_2;
-        let never = crate::recommend::penalty(None) as f32;
+        let never = cosound_rules::recommend::penalty(None) as f32;
         assert!((drizzle_item.1 - h).abs() < 1e-5 && (drizzle_item.2 - never).abs() < 1e-7);
     }
 
@@ -322,7 +322,7 @@ mod tests {
         fixture::song("soundscape", "[0,0,0,0,1]");
         let player = fixture::player();
         refresh(player);
-        let kept = crate::why::VERSIONS_KEPT;
+        let kept = cosound_rules::why::VERSIONS_KEPT;
         Spi::run_with_args(
             "update cosound.queue_state set version = $2 + 9 where player_id = $1;
              insert into cosound.queue_versions

@@ -16,13 +16,13 @@
 //! the new one, never a mix.
 
 use crate::api::recommend::{ranked, Candidates, Catalogue, Request};
-use crate::group::{self, GroupStrategy, Present};
-use crate::queue::{self, Inputs, Pick, Role};
-use crate::recommend::{Ranked, SongType};
 use crate::schedule::{self, Block};
-use crate::space::{self, DIMENSIONS};
-use crate::steady::{self, Change, Layer, Playing};
-use crate::why::{self, Trigger};
+use cosound_rules::group::{self, GroupStrategy, Present};
+use cosound_rules::queue::{self, Inputs, Pick, Role};
+use cosound_rules::recommend::{Ranked, SongType};
+use cosound_rules::space::{self, DIMENSIONS};
+use cosound_rules::steady::{self, Change, Layer, Playing};
+use cosound_rules::why::{self, Trigger};
 use pgrx::datetime::TimestampWithTimeZone;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -30,6 +30,8 @@ use pgrx::spi::{self, SpiClient};
 use std::collections::{HashMap, HashSet};
 
 mod history;
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
 
 #[derive(Clone, Copy)]
 pub(crate) enum Scope {
@@ -183,7 +185,7 @@ fn room_fit(player: &Due, song: Option<&Song>) -> f64 {
         let farthest = player
             .points
             .iter()
-            .map(|point| crate::recommend::cosine_distance(&song.embedding, point))
+            .map(|point| cosound_rules::recommend::cosine_distance(&song.embedding, point))
             .fold(f64::NEG_INFINITY, f64::max);
         1.0 - farthest
     })

@@ -5,6 +5,7 @@
 //! spaced and capitalised.
 
 use anyhow::{bail, Context, Result};
+use cosound_rules::recommend::SongType;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -63,7 +64,7 @@ fn song_type(file: &Path, given: Option<&str>) -> Result<String> {
         .parent()
         .and_then(|p| p.file_name())
         .and_then(|n| n.to_str())
-        .filter(|n| ["soundscape", "instrumental"].contains(n));
+        .filter(|n| SongType::parse(n).is_some());
     match given.or(folder) {
         Some(kind) => Ok(kind.to_string()),
         None => bail!(

@@ -8,8 +8,8 @@
 //! taken from those.
 
 use super::penalty_at;
-use crate::recommend::{self, Ranked, SongType, TopK, EXACT_SCAN_MAX_CANDIDATES};
-use crate::space::DIMENSIONS;
+use cosound_rules::recommend::{self, Ranked, SongType, TopK, EXACT_SCAN_MAX_CANDIDATES};
+use cosound_rules::space::DIMENSIONS;
 use pgrx::prelude::*;
 use pgrx::spi;
 use std::collections::{HashMap, HashSet};

@@ -3,6 +3,7 @@
 
 use super::export::{Row, Table};
 use chrono::{DateTime, Utc};
+use cosound_rules::recommend::SongType;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -365,7 +366,7 @@ impl Checker<'_> {
             let id = self.id(table, row, &mut seen);
             let title = self.text(table, row, "title", 200);
             let kind = self.required(table, row, "type").and_then(|kind| {
-                if ["soundscape", "instrumental"].contains(&kind) {
+                if SongType::parse(kind).is_some() {
                     Some(kind)
                 } else {
                     self.problem(

@@ -117,8 +117,8 @@ pub fn narrow(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-/// Test helper: `a` and `b` agree to within f32 rounding.
-#[cfg(any(test, feature = "pg_test"))]
+/// Test helper: `a` and `b` agree to within f32 rounding (also for the extension's tests).
+#[cfg(any(test, feature = "test-helpers"))]
 pub fn assert_close(a: &[f32], b: &[f32]) {
     assert!(
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6),
