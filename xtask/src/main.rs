@@ -9,11 +9,15 @@
 //! - `postgres`: the database cluster, migrations and seed.
 //! - `seaweed`: SeaweedFS's keys and certificates, so only its S3 endpoint answers without them.
 //! - `services`: starting, checking and stopping each long-running service.
-//! - `stack`: a whole stack (dev or test) built from those parts.
+//! - `stack`: a whole stack (dev or test) built from those parts; `extension` builds and
+//!   installs the `cosound` extension into one.
+//! - `dev`: `up`, `down` and `status` of the dev stack, with the demo catalogue and player.
 //! - `suite`: the full test suite.
 
 mod cmd;
 mod config;
+mod dev;
+mod extension;
 mod paths;
 mod postgres;
 mod seaweed;
@@ -55,9 +59,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Up => stack::up(),
-        Command::Down => stack::down(),
-        Command::Status => stack::status(),
+        Command::Up => dev::up(),
+        Command::Down => dev::down(),
+        Command::Status => dev::status(),
         Command::Test => suite::run(),
         Command::E2e { args } => suite::end_to_end_only(&args),
         Command::Bench { name } => suite::bench(name.as_deref()),

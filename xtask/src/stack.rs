@@ -2,15 +2,12 @@
 //! directory with its own ports and secrets. `up` runs the dev stack in `.cosound/dev`; the
 //! test suite runs a throw-away one in `.cosound/test`.
 
-use crate::cmd;
 use crate::config::{self, Config};
 use crate::paths;
-use crate::postgres::{Cluster, DATABASE};
+use crate::postgres::Cluster;
 use crate::seaweed;
-use crate::services::{self, Service};
-use crate::toolchain;
+use crate::services::Service;
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -71,7 +68,7 @@ impl Stack {
             .expect("ports are checked when the config loads")
     }
 
-    fn cluster(&self) -> Cluster {
+    pub fn cluster(&self) -> Cluster {
         Cluster::new(&self.dir, self.port("COSOUND_PG_PORT"))
     }
 
@@ -289,7 +286,7 @@ impl Stack {
     /// A player device for the seed's "Reading room", run by `up` with the key in
     /// `demo-player.key`. Its output is `null` (no sound card needed) unless COSOUND_OUTPUT
     /// says otherwise, e.g. `COSOUND_OUTPUT=default cargo xtask up` to hear it.
-    fn demo_player(&self) -> Service {
+    pub fn demo_player(&self) -> Service {
         let mut command = Command::new(paths::target().join("debug/cosound-player"));
         command
             .args(["--status", "off"])
@@ -317,7 +314,7 @@ impl Stack {
         }
     }
 
-    fn demo_player_key(&self) -> PathBuf {
+    pub fn demo_player_key(&self) -> PathBuf {
         self.dir.join("demo-player.key")
     }
 
@@ -352,45 +349,6 @@ impl Stack {
         env
     }
 
-    /// Builds the `cosound` extension and installs it into this stack's own directory (where
-    /// its cluster looks first), unless these sources were installed there with this profile.
-    /// Nothing goes into the shared PostgreSQL install, so no other stack's build, and no
-    /// `cargo pgrx test`, can replace the library this stack's database loaded.
-    pub fn install_extension(&self, profile: Profile) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let stamp = self.dir.join("extension.stamp");
-        let fingerprint = format!("{profile:?} {}", extension_fingerprint()?);
-        if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
-            return Ok(());
-        }
-        let package = self.dir.join("extension-package");
-        if package.exists() {
-            std::fs::remove_dir_all(&package)?;
-        }
-        let mut build = Command::new("cargo");
-        toolchain::pgrx_env(&mut build)
-            .current_dir(paths::repo().join("pg_extension"))
-            .args(["pgrx", "package", "--pg-config"])
-            .arg(paths::pg_bin("pg_config"))
-            .arg("--out-dir")
-            .arg(&package);
-        if profile == Profile::Debug {
-            build.arg("--debug");
-        }
-        cmd::run(&mut build).context("building the cosound extension failed")?;
-        let mut files = Vec::new();
-        collect_files(&package, &mut files)?;
-        let extension = self.cluster().extension_dir();
-        for file in files {
-            if let Some(target) = extension.place(&file) {
-                replace_file(&file, &target)?;
-            }
-        }
-        std::fs::remove_dir_all(&package)?;
-        std::fs::write(stamp, fingerprint)?;
-        Ok(())
-    }
-
     pub fn print_status(&self) {
         let cluster = self.cluster();
         if cluster.is_running() {
@@ -407,197 +365,4 @@ impl Stack {
         }
         println!("{}", self.demo_player().status_line());
     }
-}
-
-/// Copies `from` over `to` by renaming a fresh copy into place: a running server that mapped
-/// the old library keeps its file intact instead of seeing it rewritten under it.
-fn replace_file(from: &Path, to: &Path) -> Result<()> {
-    let dir = to.parent().context("an installed file has a folder")?;
-    std::fs::create_dir_all(dir)?;
-    let mut fresh = to.as_os_str().to_owned();
-    fresh.push(".new");
-    let fresh = PathBuf::from(fresh);
-    std::fs::copy(from, &fresh).with_context(|| format!("cannot write {}", fresh.display()))?;
-    std::fs::rename(&fresh, to).with_context(|| format!("cannot replace {}", to.display()))?;
-    Ok(())
-}
-
-/// A hash of everything the extension is built from.
-fn extension_fingerprint() -> Result<String> {
-    let repo = paths::repo();
-    let mut files = vec![repo.join("Cargo.lock"), repo.join("Cargo.toml")];
-    collect_files(&repo.join("pg_extension"), &mut files)?;
-    files.sort();
-    Ok(hash_files(&files))
-}
-
-/// A hash of the files' names and contents, in the order given.
-fn hash_files(files: &[PathBuf]) -> String {
-    let mut hash = Sha256::new();
-    for file in files {
-        hash.update(file.to_string_lossy().as_bytes());
-        hash.update(std::fs::read(file).unwrap_or_default());
-    }
-    hex::encode(hash.finalize())
-}
-
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir)?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if path.file_name().is_some_and(|name| name != "target") {
-                collect_files(&path, files)?;
-            }
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(())
-}
-
-pub fn build_gateway() -> Result<()> {
-    cmd::run(Command::new("cargo").current_dir(paths::repo()).args([
-        "build",
-        "--quiet",
-        "-p",
-        "cosound-gateway",
-    ]))
-}
-
-fn build_player() -> Result<()> {
-    cmd::run(Command::new("cargo").current_dir(paths::repo()).args([
-        "build",
-        "--quiet",
-        "-p",
-        "cosound-player",
-    ]))
-}
-
-pub fn up() -> Result<()> {
-    toolchain::ensure()?;
-    let stack = Stack::dev()?;
-    stack.install_extension(Profile::Release)?;
-    build_gateway()?;
-    build_player()?;
-    stack.start()?;
-    load_demo_catalogue(&stack)?;
-    start_demo_player(&stack)?;
-    let gateway = stack.port("COSOUND_GATEWAY_PORT");
-    let health = services::http_get(gateway, "/healthz")
-        .map(|(status, body)| format!("{status} {body}"))
-        .unwrap_or_else(|error| format!("no answer: {error}"));
-    println!(
-        "\nCosound runs (all on 127.0.0.1):\n\
-         \x20 web app          http://127.0.0.1:{gateway}/  (listeners, admins and managers sign in here)\n\
-         \x20 API (PostgREST)  http://127.0.0.1:{api}/\n\
-         \x20 gateway          http://127.0.0.1:{gateway}/healthz  → {health}\n\
-         \x20 S3 (SeaweedFS)   {s3}/{bucket}\n\
-         \x20 PostgreSQL       127.0.0.1:{pg}, database {DATABASE}\n\
-         As a Supabase project (supabase-js: createClient(url, anon key, {{ db: {{ schema: 'api' }} }})):\n\
-         \x20 URL              http://127.0.0.1:{gateway}  (/rest/v1, /auth/v1)\n\
-         \x20 anon key         {anon}\n\
-         \x20 service_role key {service}\n\
-         Demo listener: listener@demo.cosound.local / listen-to-rain-1, e.g.\n\
-         \x20 curl -s http://127.0.0.1:{api}/rpc/sign_in -H 'Content-Type: application/json' \\\n\
-         \x20      -d '{{\"email\": \"listener@demo.cosound.local\", \"password\": \"listen-to-rain-1\"}}'\n\
-         Secrets (JWT secret, API keys, S3 keys, database passwords): {config}\n\
-         Logs: {logs}\n\
-         See what runs: cargo xtask status · stop it: cargo xtask down",
-        api = stack.port("COSOUND_API_PORT"),
-        s3 = stack.s3_endpoint(),
-        bucket = stack.config().get("COSOUND_S3_BUCKET"),
-        pg = stack.port("COSOUND_PG_PORT"),
-        anon = stack.config().get("COSOUND_ANON_KEY"),
-        service = stack.config().get("COSOUND_SERVICE_ROLE_KEY"),
-        config = paths::state().join("config.env").display(),
-        logs = stack.dir().join("logs").display(),
-    );
-    Ok(())
-}
-
-/// The demo sounds in the repository, uploaded through the gateway as the seed's demo admin.
-/// A stamp of the folder's contents makes later `up`s skip it; the gateway would skip each
-/// file anyway (409: already in the catalogue), but not without reading it.
-fn load_demo_catalogue(stack: &Stack) -> Result<()> {
-    let demo = paths::repo().join("supabase/demo-audio");
-    let mut files = Vec::new();
-    collect_files(&demo, &mut files)?;
-    files.sort();
-    let fingerprint = hash_files(&files);
-    let stamp = stack.dir().join("demo-catalogue.sha256");
-    if std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint) {
-        return Ok(());
-    }
-    println!("loading the demo catalogue from {}", demo.display());
-    cmd::run(admin_command(stack).args(["upload"]).arg(&demo))
-        .context("loading the demo catalogue failed")?;
-    std::fs::write(stamp, fingerprint)?;
-    Ok(())
-}
-
-/// Starts the demo player, with a fresh key for it (the gateway keeps only its hash, so a
-/// key cannot be recovered: a restarted player gets a new one, which retires the old).
-fn start_demo_player(stack: &Stack) -> Result<()> {
-    let player = stack.demo_player();
-    if player.running_pid().is_none() {
-        let key = cmd::output(admin_command(stack).args(["player-key", "Reading room"]))
-            .context("cannot issue the demo player's key")?;
-        write_secret(&stack.demo_player_key(), key.trim())?;
-    }
-    player.start()
-}
-
-/// `cosound-admin` against this stack, signed in as the seed's demo admin.
-fn admin_command(stack: &Stack) -> Command {
-    let mut admin = Command::new(paths::target().join("debug/cosound-admin"));
-    admin
-        .env(
-            "COSOUND_GATEWAY_URL",
-            format!("http://127.0.0.1:{}", stack.port("COSOUND_GATEWAY_PORT")),
-        )
-        .env(
-            "COSOUND_API_URL",
-            format!("http://127.0.0.1:{}", stack.port("COSOUND_API_PORT")),
-        )
-        // The demo admin of supabase/seed.sql.
-        .env("COSOUND_ADMIN_EMAIL", "admin@demo.cosound.local")
-        .env("COSOUND_ADMIN_PASSWORD", "admin-of-sound-4");
-    admin
-}
-
-/// Writes `value` to a file only its owner can read.
-fn write_secret(path: &Path, value: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(value.as_bytes())?;
-    Ok(())
-}
-
-pub fn down() -> Result<()> {
-    if !paths::state().join("config.env").exists() {
-        println!("nothing to stop: the local stack was never started");
-        return Ok(());
-    }
-    Stack::dev()?.stop()?;
-    println!(
-        "stopped; the data stays in {}",
-        paths::state().join("dev").display()
-    );
-    Ok(())
-}
-
-pub fn status() -> Result<()> {
-    if !paths::state().join("config.env").exists() {
-        println!("the local stack was never started: cargo xtask up");
-        return Ok(());
-    }
-    Stack::dev()?.print_status();
-    Ok(())
 }

@@ -4,8 +4,9 @@
 //! commands also install the browser the end-to-end tests drive; the benchmarks need none.
 
 use crate::cmd::{self, DB_OS_USER};
+use crate::dev;
 use crate::paths;
-use crate::stack::{self, Profile, Stack};
+use crate::stack::{Profile, Stack};
 use crate::toolchain;
 use anyhow::{Context, Result};
 use std::process::Command;
@@ -107,7 +108,7 @@ pub fn bench(name: Option<&str>) -> Result<()> {
 /// Starts a fresh test stack, runs `work` against it, and tears it down whatever happens;
 /// its logs are kept when anything failed.
 fn with_test_stack(profile: Profile, work: impl FnOnce(&Stack) -> Result<()>) -> Result<()> {
-    stack::build_gateway()?;
+    dev::build_gateway()?;
     let stack = Stack::fresh_test()?;
     let outcome = stack
         .install_extension(profile)
