@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::fmt::Write;
 use std::time::SystemTime;
 
-use crate::mix::{Role, VoiceState};
+use crate::mix::VoiceState;
 
 /// Problems kept for the view.
 const RECENT_PROBLEMS: usize = 5;
@@ -79,10 +79,7 @@ pub fn render(status: &Status, voices: &[VoiceState], now: SystemTime) -> String
         let _ = writeln!(out, "  (silence)");
     }
     for v in voices {
-        let role = match v.role {
-            Role::Layer => "layer",
-            Role::Instrumental => "instrumental",
-        };
+        let role = v.role.as_str();
         let motion = if v.leaving {
             " fading out".to_string()
         } else if (v.gain - v.target).abs() > 1e-4 {
@@ -106,6 +103,7 @@ pub fn render(status: &Status, voices: &[VoiceState], now: SystemTime) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mix::Role;
     use crate::source::SongId;
     use std::time::Duration;
 

@@ -19,7 +19,7 @@ pub const MIN_LAYER_WEIGHT: f64 = 0.5;
 /// it even when nothing else changes.
 pub const STALE_AFTER_SECONDS: f64 = 300.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Layer,
     Instrumental,

@@ -5,16 +5,9 @@ use std::sync::Arc;
 use super::{Clip, Ramp};
 use crate::source::SongId;
 
-/// What a voice is in the mix; the queue names it `layer` or `instrumental`, and a queue row
-/// with any other role is refused rather than guessed at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A soundscape layer, looped until the queue drops it.
-    Layer,
-    /// The instrumental, played once over the layers.
-    Instrumental,
-}
+/// What a voice is in the mix, as the queue names it: a soundscape layer, looped until the
+/// queue drops it, or the instrumental, played once over the layers.
+pub use cosound_rules::queue::Role;
 
 #[derive(Debug)]
 pub(super) struct Voice {

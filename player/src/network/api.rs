@@ -22,6 +22,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub struct QueueRow {
     pub slot: i16,
     pub song_id: i64,
+    #[serde(deserialize_with = "role")]
     pub role: Role,
     /// Linear, the song's loudness gain included.
     pub gain: f32,
@@ -32,6 +33,16 @@ pub struct QueueRow {
     /// The most of full volume the player may play at now (0 to 1), from its schedule.
     #[serde(default)]
     pub volume_cap: Option<f32>,
+}
+
+/// A queue row's role; one this build does not know is refused rather than guessed at.
+fn role<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Role, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Role::parse(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown role {name:?}: a queue row is a layer or an instrumental"
+        ))
+    })
 }
 
 /// What a play report says.

@@ -242,6 +242,6 @@ mod tests {
         assert_eq!(row("layer").unwrap().role, Role::Layer);
         assert_eq!(row("instrumental").unwrap().role, Role::Instrumental);
         let error = row("chorus").unwrap_err().to_string();
-        assert!(error.contains("unknown variant `chorus`"), "{error}");
+        assert!(error.contains("unknown role \"chorus\""), "{error}");
     }
 }
