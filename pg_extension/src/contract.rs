@@ -536,6 +536,45 @@ mod tests {
                 "42501 only an admin or the manager of player",
             ),
             (
+                "manager",
+                manager,
+                format!("select api.set_player_schedule({room}, '{{\"days\": [1]}}')"),
+                "PT400 a schedule is a JSON array of time blocks",
+            ),
+            (
+                "manager",
+                manager,
+                format!(
+                    "select api.set_player_schedule({room}, \
+                     '[{{\"days\": [8], \"from\": \"09:00\", \"to\": \"12:00\"}}]')"
+                ),
+                "PT400 a block's days are ISO weekdays, 1 (Monday) to 7 (Sunday)",
+            ),
+            (
+                "manager",
+                manager,
+                format!(
+                    "select api.set_player_schedule({room}, \
+                     '[{{\"days\": [1], \"from\": \"12:00\", \"to\": \"09:00\"}}]')"
+                ),
+                "PT400 a block ends after it starts",
+            ),
+            (
+                "manager",
+                manager,
+                format!(
+                    "select api.set_player_schedule({room}, \
+                     '[{{\"days\": [1], \"from\": \"09:00\", \"to\": \"12:00\", \"volume_cap\": 2}}]')"
+                ),
+                "PT400 a volume cap is a number from 0 to 1",
+            ),
+            (
+                "listener",
+                listener,
+                format!("select api.set_display_name('{}')", "x".repeat(41)),
+                "PT400 display_name is 1 to 40 characters",
+            ),
+            (
                 "listener",
                 listener,
                 "select api.checked_in()".into(),
