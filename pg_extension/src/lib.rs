@@ -4,8 +4,9 @@
 //! unit tests; this crate reads and writes the database and translates between SQL and them.
 //!
 //! Module map:
-//! - `api`: the SQL-facing functions and the vote trigger, one file per family; `api::recommend`'s
-//!   `catalogue` holds a small catalogue in memory to rank many players' targets at once.
+//! - `api`: the SQL-facing functions and the vote trigger, one file per family.
+//! - `ranking`: the recommender's candidates read from the database in increasing distance;
+//!   its `catalogue` holds a small catalogue in memory to rank many players' targets at once.
 //! - `refresh`: the queue refresh of one player or all, as set-based reads and writes.
 //! - `schedule`: what the time block in force at a player changes (volume cap, instrumentals,
 //!   library).
@@ -19,6 +20,7 @@ mod api;
 mod contract;
 #[cfg(any(test, feature = "pg_test"))]
 mod fixture;
+mod ranking;
 mod refresh;
 pub mod schedule;
 mod settings;

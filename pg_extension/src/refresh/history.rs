@@ -2,7 +2,7 @@
 //! (`why`), and each listener's share of the mix they were given.
 
 use super::{layer_weights, room_fit, Change, Due, Song};
-use crate::api::recommend::penalty_at;
+use crate::ranking::penalty_at;
 use cosound_rules::group;
 use cosound_rules::queue::Pick;
 use cosound_rules::why::VERSIONS_KEPT;

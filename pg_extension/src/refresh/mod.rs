@@ -17,7 +17,7 @@
 //! This file holds the orchestration and the choices; the statements that read are in `read`,
 //! those that write in `write`, and the refresh's `#[pg_test]`s in `tests`.
 
-use crate::api::recommend::{ranked, Candidates, Catalogue, Request};
+use crate::ranking::{ranked, Candidates, Catalogue, Request};
 use crate::schedule::{self, Block};
 use cosound_rules::group::{self, GroupStrategy, Present};
 use cosound_rules::queue::{self, Inputs, Pick, Role};
