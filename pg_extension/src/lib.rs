@@ -8,8 +8,6 @@
 //! - `ranking`: the recommender's candidates read from the database in increasing distance;
 //!   its `catalogue` holds a small catalogue in memory to rank many players' targets at once.
 //! - `refresh`: the queue refresh of one player or all, as set-based reads and writes.
-//! - `schedule`: what the time block in force at a player changes (volume cap, instrumentals,
-//!   library).
 //! - `settings`: the PostgreSQL parameters that tune the steady mix.
 //! - `vector`: pgvector's `vector` as a Rust argument and return type (all unsafe code is here).
 //! - `fixture` (tests only): the real schema, from `sql/`, inside a test's transaction.
@@ -22,7 +20,6 @@ mod contract;
 mod fixture;
 mod ranking;
 mod refresh;
-pub mod schedule;
 mod settings;
 mod vector;
 

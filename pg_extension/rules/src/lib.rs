@@ -8,6 +8,8 @@
 //! - `recommend`: the recency penalty and the exact top k read from a distance-ordered stream.
 //! - `group`: how the listeners at a player count (the strategies and their points).
 //! - `queue`: which layers, gains and instrumental a player plays; when to recompute them.
+//! - `schedule`: what the time block in force at a player changes (volume cap, instrumentals,
+//!   library).
 //! - `steady`: how far one refresh may move the playing layers towards the proposed ones.
 //! - `why`: what set a refresh off, recorded with each new queue version.
 //! - `password`, `token`: local sign-in's password hashes and the JWTs it issues.
@@ -17,6 +19,7 @@ pub mod password;
 pub mod preference;
 pub mod queue;
 pub mod recommend;
+pub mod schedule;
 pub mod space;
 pub mod steady;
 pub mod token;

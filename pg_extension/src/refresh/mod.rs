@@ -15,13 +15,14 @@
 //! caller's transaction: readers see the old queue or the new one, never a mix.
 //!
 //! This file holds the orchestration and the choices; the statements that read are in `read`,
-//! those that write in `write`, and the refresh's `#[pg_test]`s in `tests`.
+//! those that write in `write`, and the refresh's `#[pg_test]`s in `tests` and
+//! `schedule_tests`.
 
 use crate::ranking::{ranked, Candidates, Catalogue, Request};
-use crate::schedule::{self, Block};
 use cosound_rules::group::{self, GroupStrategy, Present};
 use cosound_rules::queue::{self, Inputs, Pick, Role};
 use cosound_rules::recommend::{Ranked, SongType};
+use cosound_rules::schedule::{self, Block};
 use cosound_rules::space::{self, DIMENSIONS};
 use cosound_rules::steady::{self, Change, Layer, Playing};
 use cosound_rules::why::{self, Trigger};
@@ -33,6 +34,8 @@ use std::collections::{HashMap, HashSet};
 
 mod history;
 mod read;
+#[cfg(any(test, feature = "pg_test"))]
+mod schedule_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
 mod write;
