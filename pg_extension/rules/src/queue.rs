@@ -19,9 +19,12 @@ pub const MIN_LAYER_WEIGHT: f64 = 0.5;
 /// it even when nothing else changes.
 pub const STALE_AFTER_SECONDS: f64 = 300.0;
 
+/// What a queue row is in the mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
+    /// A soundscape layer, looped until the queue drops it.
     Layer,
+    /// The instrumental, played once over the layers.
     Instrumental,
 }
 
