@@ -93,7 +93,7 @@ where
     (times, started.elapsed().as_secs_f64())
 }
 
-/// Rates through the way's requests, checking each answer.
+/// Sends one request of a rating and checks it succeeded; its JSON body (null when empty).
 async fn send(request: reqwest::RequestBuilder) -> Value {
     let response = request.send().await.expect("PostgREST answers");
     let status = response.status();
