@@ -23,7 +23,17 @@ create table cosound.songs (
     constraint loudness_gain_is_within_60_db check (loudness_gain_db between -60 and 60),
   -- Kept current by the plays table's triggers, so ranking never scans the history.
   last_played_at timestamptz,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- What the gateway's upload records about the audio file, so players can verify downloads.
+  byte_size bigint
+    constraint byte_size_is_positive check (byte_size > 0),
+  content_sha256 text
+    constraint content_sha256_is_64_hex_digits check (content_sha256 ~ '^[0-9a-f]{64}$'),
+  content_type text
+    constraint content_type_is_audio check (content_type ~ '^audio/[a-z0-9.+-]+$'),
+  -- The hash of the decoded audio (its layout and every sample at 16 bits), beside the file's.
+  audio_sha256 text
+    constraint audio_sha256_is_64_hex_digits check (audio_sha256 ~ '^[0-9a-f]{64}$')
 )
 -- Room on each page for the frequent last_played_at updates to stay HOT (no index churn).
 with (fillfactor = 80);
@@ -34,3 +44,9 @@ comment on table cosound.songs is
 -- Nearest sounds to a taste by cosine distance, for catalogues too large to scan per call.
 create index songs_embedding_by_cosine on cosound.songs
   using hnsw (embedding extensions.vector_cosine_ops);
+
+-- The same sound is one song, whatever file carries it. The gateway refuses an upload of a
+-- file, or of decoded audio, already in the catalogue (409, naming the song); these indexes
+-- make that hold for two uploads at the same moment.
+create unique index songs_by_content_sha256 on cosound.songs (content_sha256);
+create unique index songs_by_audio_sha256 on cosound.songs (audio_sha256);

@@ -5,7 +5,11 @@ create table cosound.profiles (
   preference extensions.vector(5)
     constraint preference_is_a_unit_vector check (extensions.require_taste(preference)),
   preference_updated_at timestamptz,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- Shown on the leaderboard instead of anything identifying.
+  display_name text
+    constraint display_name_is_1_to_40_characters
+      check (char_length(btrim(display_name)) between 1 and 40)
 );
 
 -- Every user gets a profile as they sign up (on Supabase, auth owns the insert).
@@ -22,4 +26,5 @@ create trigger users_get_a_profile
   after insert on auth.users
   for each row execute function cosound.create_profile_for_new_user();
 
+-- Users who signed up before Cosound was installed (on a Supabase project that had some).
 insert into cosound.profiles (id) select id from auth.users on conflict (id) do nothing;

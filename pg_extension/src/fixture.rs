@@ -47,112 +47,48 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0008_play_history.sql"),
     ),
     (
-        "sql/0009_queues.sql",
-        include_str!("../../sql/0009_queues.sql"),
+        "sql/0009_schedules.sql",
+        include_str!("../../sql/0009_schedules.sql"),
     ),
     (
-        "sql/0010_roles_and_access.sql",
-        include_str!("../../sql/0010_roles_and_access.sql"),
+        "sql/0010_queues.sql",
+        include_str!("../../sql/0010_queues.sql"),
     ),
     (
-        "sql/0011_row_level_security.sql",
-        include_str!("../../sql/0011_row_level_security.sql"),
+        "sql/0011_roles_and_access.sql",
+        include_str!("../../sql/0011_roles_and_access.sql"),
     ),
     (
-        "sql/0012_api_listeners.sql",
-        include_str!("../../sql/0012_api_listeners.sql"),
+        "sql/0012_row_level_security.sql",
+        include_str!("../../sql/0012_row_level_security.sql"),
     ),
     (
-        "sql/0013_api_players.sql",
-        include_str!("../../sql/0013_api_players.sql"),
+        "sql/0013_refusals.sql",
+        include_str!("../../sql/0013_refusals.sql"),
     ),
     (
-        "sql/0014_api_management.sql",
-        include_str!("../../sql/0014_api_management.sql"),
+        "sql/0014_api_listeners.sql",
+        include_str!("../../sql/0014_api_listeners.sql"),
     ),
     (
-        "sql/0020_player_keys.sql",
-        include_str!("../../sql/0020_player_keys.sql"),
+        "sql/0015_api_players.sql",
+        include_str!("../../sql/0015_api_players.sql"),
     ),
     (
-        "sql/0021_one_song_per_file.sql",
-        include_str!("../../sql/0021_one_song_per_file.sql"),
+        "sql/0016_api_management.sql",
+        include_str!("../../sql/0016_api_management.sql"),
     ),
     (
-        "sql/0022_catalogue_generation_for_uploads.sql",
-        include_str!("../../sql/0022_catalogue_generation_for_uploads.sql"),
+        "sql/0017_api_document.sql",
+        include_str!("../../sql/0017_api_document.sql"),
     ),
     (
-        "sql/0023_batch_predict_places_songs.sql",
-        include_str!("../../sql/0023_batch_predict_places_songs.sql"),
+        "sql/0018_token_policy.sql",
+        include_str!("../../sql/0018_token_policy.sql"),
     ),
     (
-        "sql/0024_rate_finds_the_song_by_key.sql",
-        include_str!("../../sql/0024_rate_finds_the_song_by_key.sql"),
-    ),
-    (
-        "sql/0025_rate_in_one_statement.sql",
-        include_str!("../../sql/0025_rate_in_one_statement.sql"),
-    ),
-    (
-        "sql/0026_staff_console.sql",
-        include_str!("../../sql/0026_staff_console.sql"),
-    ),
-    (
-        "sql/0027_staff_console_corrections.sql",
-        include_str!("../../sql/0027_staff_console_corrections.sql"),
-    ),
-    (
-        "sql/0028_api_document.sql",
-        include_str!("../../sql/0028_api_document.sql"),
-    ),
-    (
-        "sql/0029_refusals.sql",
-        include_str!("../../sql/0029_refusals.sql"),
-    ),
-    (
-        "sql/0030_closed_leaks_and_bounds.sql",
-        include_str!("../../sql/0030_closed_leaks_and_bounds.sql"),
-    ),
-    (
-        "sql/0031_rooms_resist_swaying.sql",
-        include_str!("../../sql/0031_rooms_resist_swaying.sql"),
-    ),
-    (
-        "sql/0032_token_policy.sql",
-        include_str!("../../sql/0032_token_policy.sql"),
-    ),
-    (
-        "sql/0033_bounded_reads.sql",
-        include_str!("../../sql/0033_bounded_reads.sql"),
-    ),
-    (
-        "sql/0034_plays_per_player.sql",
-        include_str!("../../sql/0034_plays_per_player.sql"),
-    ),
-    (
-        "sql/0035_one_song_per_sound.sql",
-        include_str!("../../sql/0035_one_song_per_sound.sql"),
-    ),
-    (
-        "sql/0036_group_strategies.sql",
-        include_str!("../../sql/0036_group_strategies.sql"),
-    ),
-    (
-        "sql/0037_steady_mix.sql",
-        include_str!("../../sql/0037_steady_mix.sql"),
-    ),
-    (
-        "sql/0038_why_this_mix.sql",
-        include_str!("../../sql/0038_why_this_mix.sql"),
-    ),
-    (
-        "sql/0039_schedules.sql",
-        include_str!("../../sql/0039_schedules.sql"),
-    ),
-    (
-        "sql/0040_imported_installations.sql",
-        include_str!("../../sql/0040_imported_installations.sql"),
+        "sql/0019_imported_installations.sql",
+        include_str!("../../sql/0019_imported_installations.sql"),
     ),
 ];
 

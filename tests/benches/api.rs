@@ -3,10 +3,10 @@
 //! - a device polling its queue (player token, row-level security, the view's joins) vs an
 //!   anonymous GET by primary key of a plain table with the same rows;
 //! - a listener's rating (`/rpc/rate`: checks, the vote, the learning trigger, the new taste)
-//!   vs a plain insert of the same row, and vs `api.rate` as `sql/0025` defined it, before the
-//!   once-a-minute rule (`sql/0031`) added a lock and a check;
+//!   vs a plain insert of the same row, and vs `api.rate` as it was before the once-a-minute
+//!   rule added a lock and a check (`tests/sql/rate_before_the_pause.sql`);
 //! - and, inside the database, the pre-request hook per request with the token policy
-//!   (`sql/0032`) vs the hook before it.
+//!   vs the refusal of writes to views alone, the hook before the token policy.
 //!
 //! Each case runs `CLIENTS` concurrent HTTP clients for `SECONDS`, twice, alternating with its
 //! baseline so drift on a shared machine hits both. Beside the rates it prints the CPU time
@@ -62,11 +62,10 @@ async fn load(db: &tokio_postgres::Client) {
     .await
     .expect("the benchmark data loads");
     // The rating as it was before the once-a-minute rule, beside today's.
-    let before = include_str!("../../sql/0025_rate_in_one_statement.sql")
-        .replace("api.rate", "api.bench_rate_0025");
+    let before = include_str!("../sql/rate_before_the_pause.sql");
     db.batch_execute(&format!(
         "{before}
-         grant execute on function api.bench_rate_0025 to authenticated;
+         grant execute on function api.bench_rate_before_the_pause to authenticated;
          notify pgrst, 'reload schema';"
     ))
     .await
@@ -235,7 +234,7 @@ async fn main() {
         .map(|n| {
             let (_, token, song, rating) = vote_of(earlier_listeners, n);
             Request {
-                path: "rpc/bench_rate_0025".into(),
+                path: "rpc/bench_rate_before_the_pause".into(),
                 token: Some(token),
                 body: Some(json!({"song_id": song, "rating": rating}).to_string()),
             }
@@ -279,7 +278,10 @@ async fn main() {
     );
     println!(
         "{}",
-        earlier.row("POST /rpc/rate as in sql/0025 (baseline)", &earlier)
+        earlier.row(
+            "POST /rpc/rate before the once-a-minute rule (baseline)",
+            &earlier
+        )
     );
     println!(
         "{}",
@@ -290,14 +292,8 @@ async fn main() {
     );
     println!("| hook | µs per request |");
     println!("|---|---|");
-    println!(
-        "| view-write check only, as in sql/0028 (baseline) | {:.1} |",
-        hook.0
-    );
-    println!(
-        "| token policy and view-write check (sql/0032) | {:.1} |",
-        hook.1
-    );
+    println!("| view-write check only (baseline) | {:.1} |", hook.0);
+    println!("| token policy and view-write check | {:.1} |", hook.1);
 }
 
 /// Microseconds per call of the hook before the token policy and of today's, for a device's

@@ -1,6 +1,7 @@
-//! What the staff console reads beyond the listener's API (sql/0026), through PostgREST: who
-//! is checked in, the device keys' dates and the staff by e-mail. Each shows a manager only
-//! their own players, an admin everything, a listener nothing, and never more than it names.
+//! What the staff console reads beyond the listener's API (`sql/0016_api_management.sql`),
+//! through PostgREST: who is checked in, the device keys' dates and the staff by e-mail. Each
+//! shows a manager only their own players, an admin everything, a listener nothing, and never
+//! more than it names.
 
 use cosound_e2e::player::player_with_key;
 use cosound_e2e::{get, new_player, new_user, rpc, superuser};

@@ -6,7 +6,8 @@
 //! - `cmd`: running programs, printing what runs and naming the fix when one fails.
 //! - `toolchain`: installs what is missing (apt packages, PostgreSQL + pgvector, PostgREST,
 //!   SeaweedFS, cargo-pgrx) under the state directory, and the environment pgrx builds need.
-//! - `postgres`: the database cluster, migrations and seed.
+//! - `postgres`: the database cluster, applying migrations and the seed; `migrations`: which
+//!   files in which order, the released history, and the fresh-vs-upgraded schema check.
 //! - `seaweed`: SeaweedFS's keys and certificates, so only its S3 endpoint answers without them.
 //! - `services`: starting, checking and stopping each long-running service.
 //! - `stack`: a whole stack (dev or test) built from those parts; `extension` builds and
@@ -18,6 +19,7 @@ mod cmd;
 mod config;
 mod dev;
 mod extension;
+mod migrations;
 mod paths;
 mod postgres;
 mod seaweed;

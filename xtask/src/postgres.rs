@@ -1,17 +1,15 @@
 //! The database cluster of a stack: created once, started with `pg_ctl`, migrated in order.
 //!
-//! Migrations are the plain SQL files a DBA would apply with psql: first the local Supabase
-//! shim (`supabase/local/`, never applied on a real Supabase project), then `sql/`, then local
-//! sign-in (`supabase/local/auth/`, which needs the schema), each once, in name order, in its
-//! own transaction. A migration that changed after it was applied is
-//! refused: applied migrations are history and never edited.
+//! Migrations ([`migrations`](crate::migrations) says which, in which order) are the plain SQL
+//! files a DBA would apply with psql, each once, in its own transaction. A migration that
+//! changed after it was applied is refused: applied migrations are history and never edited.
 
 use crate::cmd;
 use crate::config::Config;
+use crate::migrations;
 use crate::paths;
 use crate::services;
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -185,42 +183,38 @@ impl Cluster {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    pub fn create_database(&self) -> Result<()> {
+    /// Creates `name` unless it exists.
+    pub fn create_database(&self, name: &str) -> Result<()> {
         let exists = self.script(
             "postgres",
             "select 1 from pg_database where datname = :'db'",
-            &[("db", DATABASE)],
+            &[("db", name)],
         )?;
         if exists.is_empty() {
             cmd::run(
                 self.psql("postgres")
                     .arg("-c")
-                    .arg(format!("create database {DATABASE}")),
+                    .arg(format!("create database {name}")),
             )?;
         }
         Ok(())
     }
 
+    /// `name` afresh: dropped first when it exists.
+    pub fn recreate_database(&self, name: &str) -> Result<()> {
+        cmd::run(
+            self.psql("postgres")
+                .arg("-c")
+                .arg(format!("drop database if exists {name} with (force)"))
+                .arg("-c")
+                .arg(format!("create database {name}")),
+        )
+    }
+
     /// Applies the migrations not yet applied, then the login passwords and JWT secret of
     /// this install, then the seed (`supabase/seed.sql`, written to be re-run), if any.
     pub fn migrate(&self, config: &Config) -> Result<()> {
-        self.script(
-            DATABASE,
-            "create schema if not exists cosound_migrations;
-             create table if not exists cosound_migrations.applied (
-               name text primary key, sha256 text not null, applied_at timestamptz not null default now());
-             revoke all on schema cosound_migrations from public;",
-            &[],
-        )?;
-        let repo = paths::repo();
-        // The Supabase platform shim, the schema, then local sign-in (which needs the schema).
-        for file in migration_files(&repo.join("supabase/local"))?
-            .into_iter()
-            .chain(migration_files(&repo.join("sql"))?)
-            .chain(migration_files(&repo.join("supabase/local/auth"))?)
-        {
-            self.apply_once(&file)?;
-        }
+        self.apply(DATABASE, &migrations::in_order()?)?;
         self.script(
             DATABASE,
             "alter role authenticator with login password :'authenticator';
@@ -236,23 +230,69 @@ impl Cluster {
                 ("jwt_secret", config.get("COSOUND_JWT_SECRET")),
             ],
         )?;
-        let seed = repo.join("supabase/seed.sql");
+        let seed = paths::repo().join("supabase/seed.sql");
         if !seed.exists() {
             return Ok(());
         }
-        cmd::run(self.psql(DATABASE).arg("-1").arg("-f").arg(&seed))
+        self.run_file(DATABASE, &seed)
             .with_context(|| format!("the seed {} failed", seed.display()))
     }
 
-    fn apply_once(&self, file: &Path) -> Result<()> {
+    /// Applies those of `files` that `database` has not applied yet, in the order given.
+    pub fn apply(&self, database: &str, files: &[PathBuf]) -> Result<()> {
+        self.script(
+            database,
+            "create schema if not exists cosound_migrations;
+             create table if not exists cosound_migrations.applied (
+               name text primary key, sha256 text not null, applied_at timestamptz not null default now());
+             revoke all on schema cosound_migrations from public;",
+            &[],
+        )?;
+        for file in files {
+            self.apply_once(database, file)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one SQL file in one transaction.
+    pub fn run_file(&self, database: &str, file: &Path) -> Result<()> {
+        cmd::run(self.psql(database).arg("-1").arg("-f").arg(file))
+    }
+
+    /// `pg_dump --schema-only` of `database`.
+    pub fn schema(&self, database: &str) -> Result<String> {
+        let out = Command::new(paths::pg_bin("pg_dump"))
+            .arg("-h")
+            .arg(self.socket_dir())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+            ])
+            .arg("--schema-only")
+            .output()
+            .context("cannot start pg_dump")?;
+        if !out.status.success() {
+            bail!(
+                "pg_dump failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn apply_once(&self, database: &str, file: &Path) -> Result<()> {
         let name = file
             .strip_prefix(paths::repo())
             .unwrap_or(file)
             .display()
             .to_string();
-        let sha = hex_sha256(&std::fs::read(file)?);
+        let sha = migrations::sha256_of(file)?;
         let applied = self.script(
-            DATABASE,
+            database,
             "select sha256 from cosound_migrations.applied where name = :'name'",
             &[("name", &name)],
         )?;
@@ -266,12 +306,12 @@ impl Cluster {
                  database, `cargo xtask down` and delete .cosound/dev)"
             );
         }
-        println!("applying {name}");
+        println!("applying {name} to {database}");
         let record = format!(
             "insert into cosound_migrations.applied (name, sha256) values ('{name}', '{sha}')"
         );
         cmd::run(
-            self.psql(DATABASE)
+            self.psql(database)
                 .arg("-1")
                 .arg("-f")
                 .arg(file)
@@ -324,21 +364,6 @@ impl ExtensionDir {
     }
 }
 
-fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 fn restrict_to_owner(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
@@ -384,34 +409,5 @@ mod tests {
             Some(PathBuf::from("/state/test-3/extension/lib/cosound.so"))
         );
         assert_eq!(dir.place(Path::new("/pkg/README")), None);
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        migration_files(dir)
-            .unwrap()
-            .iter()
-            .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
-            .collect()
-    }
-
-    /// The Supabase CLI reads `supabase/migrations/`; those are links to `sql/`, so the two
-    /// can never drift apart unnoticed.
-    #[test]
-    fn supabase_migrations_are_exactly_the_sql_migrations() {
-        let repo = paths::repo();
-        let sql = names(&repo.join("sql"));
-        assert_eq!(
-            names(&repo.join("supabase/migrations")),
-            sql,
-            "every sql/ migration needs its link: cd supabase/migrations && ln -s ../../sql/NAME NAME"
-        );
-        for name in &sql {
-            let original = std::fs::read(repo.join("sql").join(name)).unwrap();
-            let mirror = std::fs::read(repo.join("supabase/migrations").join(name)).unwrap();
-            assert_eq!(
-                mirror, original,
-                "supabase/migrations/{name} differs from sql/{name}"
-            );
-        }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::config::{self, Config};
 use crate::paths;
-use crate::postgres::Cluster;
+use crate::postgres::{Cluster, DATABASE};
 use crate::seaweed;
 use crate::services::Service;
 use anyhow::{Context, Result};
@@ -142,7 +142,7 @@ impl Stack {
         let cluster = self.cluster();
         cluster.init()?;
         cluster.start()?;
-        cluster.create_database()?;
+        cluster.create_database(DATABASE)?;
         cluster.migrate(&self.config)?;
         self.write_postgrest_config()?;
         seaweed::write_config(

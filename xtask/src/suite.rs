@@ -1,10 +1,12 @@
 //! The whole test suite, in the order that fails fastest: formatting and lints, unit tests,
-//! the extension's `#[pg_test]`s, then end-to-end tests against a real stack of its own
-//! (own ports, own data directory, torn down afterwards, whatever the outcome). The test
+//! the extension's `#[pg_test]`s, then, against a real stack of its own (own ports, own data
+//! directory, torn down afterwards, whatever the outcome), the check that an upgraded install
+//! has a fresh one's schema and the end-to-end tests. The test
 //! commands also install the browser the end-to-end tests drive; the benchmarks need none.
 
 use crate::cmd::{self, DB_OS_USER};
 use crate::dev;
+use crate::migrations;
 use crate::paths;
 use crate::stack::{Profile, Stack};
 use crate::toolchain;
@@ -50,7 +52,10 @@ pub fn run() -> Result<()> {
     ]))
     .context("unit tests failed")?;
     pg_tests()?;
-    end_to_end(&[])
+    with_test_stack(Profile::Debug, |stack| {
+        migrations::check_upgrade(&stack.cluster(), &stack.dir().join("logs"))?;
+        end_to_end_tests(stack, &[])
+    })
 }
 
 /// The end-to-end tests alone, for iterating on them; `args` go to `cargo test`.
@@ -58,7 +63,7 @@ pub fn end_to_end_only(args: &[String]) -> Result<()> {
     toolchain::ensure()?;
     toolchain::ensure_browser()?;
     toolchain::ensure_supabase_js()?;
-    end_to_end(args)
+    with_test_stack(Profile::Debug, |stack| end_to_end_tests(stack, args))
 }
 
 /// `cargo pgrx test` runs its own temporary cluster; as root, through the database's OS user.
@@ -76,18 +81,16 @@ fn pg_tests() -> Result<()> {
     cmd::run(&mut test).context("#[pg_test] tests failed")
 }
 
-fn end_to_end(args: &[String]) -> Result<()> {
-    with_test_stack(Profile::Debug, |stack| {
-        cmd::run(
-            Command::new("cargo")
-                .current_dir(paths::repo())
-                // Every failing test file is reported in one run, not only the first.
-                .args(["test", "--no-fail-fast", "-p", END_TO_END])
-                .args(args)
-                .envs(stack.client_env()),
-        )
-        .context("end-to-end tests failed")
-    })
+fn end_to_end_tests(stack: &Stack, args: &[String]) -> Result<()> {
+    cmd::run(
+        Command::new("cargo")
+            .current_dir(paths::repo())
+            // Every failing test file is reported in one run, not only the first.
+            .args(["test", "--no-fail-fast", "-p", END_TO_END])
+            .args(args)
+            .envs(stack.client_env()),
+    )
+    .context("end-to-end tests failed")
 }
 
 /// Runs the benchmarks (`tests/benches`) against a throw-away stack with an optimised build.

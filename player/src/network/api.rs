@@ -1,4 +1,4 @@
-//! PostgREST, as a player device uses it (see `sql/0013_api_players.sql`):
+//! PostgREST, as a player device uses it (see `sql/0015_api_players.sql`):
 //! `GET /player_queue`, `POST /rpc/heartbeat`, `POST /rpc/report_play`,
 //! each with the player's JWT and a timeout.
 

@@ -1,1 +1,0 @@
-../../sql/0009_queues.sql

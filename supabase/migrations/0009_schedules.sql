@@ -1,0 +1,1 @@
+../../sql/0009_schedules.sql

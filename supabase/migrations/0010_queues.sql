@@ -1,0 +1,1 @@
+../../sql/0010_queues.sql

@@ -1,1 +1,0 @@
-../../sql/0010_roles_and_access.sql

@@ -1,0 +1,1 @@
+../../sql/0011_roles_and_access.sql

@@ -1,1 +1,0 @@
-../../sql/0011_row_level_security.sql

@@ -1,1 +1,0 @@
-../../sql/0012_api_listeners.sql

@@ -1,0 +1,1 @@
+../../sql/0012_row_level_security.sql

@@ -1,1 +1,0 @@
-../../sql/0013_api_players.sql

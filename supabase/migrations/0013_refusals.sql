@@ -1,0 +1,1 @@
+../../sql/0013_refusals.sql

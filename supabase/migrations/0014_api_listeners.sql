@@ -1,0 +1,1 @@
+../../sql/0014_api_listeners.sql

@@ -1,1 +1,0 @@
-../../sql/0014_api_management.sql

@@ -1,0 +1,1 @@
+../../sql/0015_api_players.sql

@@ -1,0 +1,1 @@
+../../sql/0016_api_management.sql

@@ -1,0 +1,1 @@
+../../sql/0017_api_document.sql

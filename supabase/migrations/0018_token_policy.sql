@@ -1,0 +1,1 @@
+../../sql/0018_token_policy.sql

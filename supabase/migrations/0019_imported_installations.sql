@@ -1,0 +1,1 @@
+../../sql/0019_imported_installations.sql

@@ -1,1 +1,0 @@
-../../sql/0020_player_keys.sql

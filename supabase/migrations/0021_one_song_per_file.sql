@@ -1,1 +1,0 @@
-../../sql/0021_one_song_per_file.sql

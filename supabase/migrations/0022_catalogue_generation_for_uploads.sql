@@ -1,1 +1,0 @@
-../../sql/0022_catalogue_generation_for_uploads.sql

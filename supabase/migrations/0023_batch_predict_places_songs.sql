@@ -1,1 +1,0 @@
-../../sql/0023_batch_predict_places_songs.sql

@@ -1,1 +1,0 @@
-../../sql/0024_rate_finds_the_song_by_key.sql

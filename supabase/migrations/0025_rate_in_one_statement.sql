@@ -1,1 +1,0 @@
-../../sql/0025_rate_in_one_statement.sql

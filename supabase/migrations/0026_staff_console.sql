@@ -1,1 +1,0 @@
-../../sql/0026_staff_console.sql

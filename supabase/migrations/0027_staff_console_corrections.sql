@@ -1,1 +1,0 @@
-../../sql/0027_staff_console_corrections.sql

@@ -1,1 +1,0 @@
-../../sql/0028_api_document.sql

@@ -1,1 +1,0 @@
-../../sql/0029_refusals.sql

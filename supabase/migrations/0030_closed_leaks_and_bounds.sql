@@ -1,1 +1,0 @@
-../../sql/0030_closed_leaks_and_bounds.sql

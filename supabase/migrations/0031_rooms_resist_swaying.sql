@@ -1,1 +1,0 @@
-../../sql/0031_rooms_resist_swaying.sql

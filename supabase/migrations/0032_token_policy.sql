@@ -1,1 +1,0 @@
-../../sql/0032_token_policy.sql

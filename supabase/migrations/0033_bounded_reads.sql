@@ -1,1 +1,0 @@
-../../sql/0033_bounded_reads.sql

@@ -1,1 +1,0 @@
-../../sql/0034_plays_per_player.sql

@@ -1,1 +1,0 @@
-../../sql/0035_one_song_per_sound.sql

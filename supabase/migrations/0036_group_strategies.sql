@@ -1,1 +1,0 @@
-../../sql/0036_group_strategies.sql

@@ -1,1 +1,0 @@
-../../sql/0037_steady_mix.sql

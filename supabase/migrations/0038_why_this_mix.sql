@@ -1,1 +1,0 @@
-../../sql/0038_why_this_mix.sql

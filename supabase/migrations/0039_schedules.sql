@@ -1,1 +1,0 @@
-../../sql/0039_schedules.sql

@@ -1,1 +1,0 @@
-../../sql/0040_imported_installations.sql
