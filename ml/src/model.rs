@@ -3,15 +3,17 @@
 //! a small JSON file; and the calls that turn a sound file into its
 //! 5-dimensional embedding (the mean over windows of the scores, clamped;
 //! with a [`Mix`], its proportions between the classes come from a second
-//! set of weights).
+//! set of weights; with a [`Calibration`], its largest weight is the
+//! probability that the sound is one of the classes).
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::Calibration;
 use crate::clip::{load_bytes, load_file};
 use crate::dataset::Rows;
 use crate::error::{Error, Result};
@@ -21,7 +23,7 @@ use crate::kernel::FourierMap;
 /// The embedding axes: the taste space's, in its order.
 pub const CLASSES: [&str; 5] = cosound_rules::space::AXES;
 /// Version of the model file layout.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A sound's weight on each of [`CLASSES`], each in [0, 1].
 pub type Embedding = [f32; 5];
@@ -54,10 +56,13 @@ pub struct Model {
     /// [`weights`](Model::weights) decide only how strongly the sound is
     /// one of them (its largest weight); `None`: `weights` decide both.
     pub mix: Option<Mix>,
+    /// Maps the largest clip score of [`weights`](Model::weights) to the
+    /// embedding's largest weight; `None`: the score clamped to [0, 1].
+    pub calibration: Option<Calibration>,
 }
 
 /// A linear ridge fit on the standardised features with a λ of its own,
-/// chosen like the kernel model's. The kernel model keeps the weights of
+/// chosen by the same inner cross-validation as the kernel model's. The kernel model keeps the weights of
 /// sounds that are none of the classes low (far from every training window,
 /// it scores near zero), but which class it ranks first for a recording
 /// unlike the training ones depends on the draw of its random features; a
@@ -100,9 +105,11 @@ impl Model {
             || !shaped(&model.weights, inputs)
             || model.mix.as_ref().is_some_and(|m| !shaped(&m.weights, n))
             || model.intercept.len() != CLASSES.len()
+            || model.calibration.is_some_and(|c| !c.is_valid())
         {
             return Err(invalid(format!(
-                "shapes do not match {} features ({} inputs) × {} classes",
+                "shapes do not match {} features ({} inputs) × {} classes, \
+                 or the calibration does not rise",
                 n,
                 inputs,
                 CLASSES.len()
@@ -147,31 +154,42 @@ impl Model {
         (scores, mix)
     }
 
-    /// One embedding per clip of `rows`: the scores averaged over the
-    /// clip's rows (windows), then clamped to [0, 1]. Averaging first lets
-    /// the windows' small positive and negative errors cancel. With a
-    /// [`Mix`], its clamped clip scores are rescaled so that their largest
-    /// equals the largest of [`weights`](Model::weights)' (unless they are
-    /// all zero).
+    /// The raw clip scores of [`weights`](Model::weights): their mean over
+    /// each clip's rows (windows), one row per clip. Averaging first lets
+    /// the windows' small positive and negative errors cancel.
+    pub fn clip_strengths(&self, rows: &Rows) -> Array2<f64> {
+        clip_means(&self.scores(&rows.x).0, &rows.clip)
+    }
+
+    /// One embedding per clip of `rows`. Its largest weight is the largest
+    /// [clip score](Model::clip_strengths) through the [`Calibration`], or
+    /// clamped to [0, 1] without one. The proportions between the classes
+    /// are the [`Mix`]'s clamped clip scores (rescaled to that largest
+    /// weight), or without a mix, or where the mix sees none of the
+    /// classes, the clamped clip scores themselves.
     pub fn clip_embeddings(&self, rows: &Rows) -> Array2<f64> {
         let (scores, mix) = self.scores(&rows.x);
-        let strength = clip_means(&scores, &rows.clip).mapv(|s| s.clamp(0.0, 1.0));
-        let Some(mix) = mix else {
-            return strength;
-        };
-        let mut mix = clip_means(&mix, &rows.clip).mapv(|s| s.clamp(0.0, 1.0));
-        for (mut m, s) in mix.rows_mut().into_iter().zip(strength.rows()) {
-            let top = m.fold(0.0, |a: f64, &b| a.max(b));
-            let wanted = s.fold(0.0, |a: f64, &b| a.max(b));
+        let strength = clip_means(&scores, &rows.clip);
+        let mix = mix.map(|m| clip_means(&m, &rows.clip).mapv(|s| s.clamp(0.0, 1.0)));
+        let largest = |row: ArrayView1<f64>| row.fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let mut out = strength.mapv(|s| s.clamp(0.0, 1.0));
+        for (i, mut row) in out.rows_mut().into_iter().enumerate() {
+            let raw = largest(strength.row(i));
+            let wanted = match &self.calibration {
+                Some(calibration) => calibration.apply(raw),
+                None => raw.clamp(0.0, 1.0),
+            };
+            if let Some(m) = mix.as_ref().map(|m| m.row(i)) {
+                if largest(m) > 0.0 {
+                    row.assign(&m);
+                }
+            }
+            let top = largest(row.view());
             if top > 0.0 {
-                m *= wanted / top;
-            } else {
-                // The linear fit sees none of the classes: the kernel
-                // model's own weights stand.
-                m.assign(&s);
+                row *= wanted / top;
             }
         }
-        mix
+        out
     }
 
     /// The embedding of mono samples at the analysis rate.
@@ -268,6 +286,7 @@ mod tests {
                 lambda: 1.0,
                 weights: vec![mix.to_vec()],
             }),
+            calibration: None,
         }
     }
 
@@ -282,5 +301,28 @@ mod tests {
         }
         // The mix sees no class in the second clip: the weights stand.
         assert_eq!(embeddings.row(1).to_vec(), vec![0.3, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn the_calibration_sets_the_largest_weight_and_keeps_the_proportions() {
+        let calibration = Calibration {
+            slope: 2.0,
+            midpoint: 0.2,
+        };
+        let model = Model {
+            calibration: Some(calibration),
+            ..one_feature_model([-0.3, 0.0, 0.4, 0.0, 0.0], [0.8, 0.4, 0.0, 0.0, 0.2])
+        };
+        let rows = Rows::per_clip(ndarray::array![[1.0], [-1.0], [0.0]]);
+        let embeddings = model.clip_embeddings(&rows);
+        let top = calibration.apply(0.4);
+        let expected = [top, top / 2.0, 0.0, 0.0, top / 4.0];
+        for (got, want) in embeddings.row(0).iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{}", embeddings.row(0));
+        }
+        let top = calibration.apply(0.3);
+        assert_eq!(embeddings.row(1).to_vec(), vec![top, 0.0, 0.0, 0.0, 0.0]);
+        // Scores of zero everywhere: no class at all.
+        assert_eq!(embeddings.row(2).to_vec(), vec![0.0; 5]);
     }
 }

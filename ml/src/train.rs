@@ -2,12 +2,14 @@
 //! features, optionally cut into windows and mapped through random Fourier
 //! features, ridge regression with λ fixed or chosen by an inner grouped
 //! cross-validation on the training data only; optionally linear weights
-//! with a λ of their own for the class proportions (see
-//! [`Mix`](crate::model::Mix)).
+//! with a λ of their own for the class proportions (see [`Mix`]) and a
+//! [`Calibration`] of the largest weight, fitted on the same inner
+//! cross-validation's out-of-fold scores.
 
 use ndarray::Array2;
 
-use crate::cv::{folds, split, Report};
+use crate::calibration::Calibration;
+use crate::cv::{folds, rank_auc, split, Report};
 use crate::dataset::{Dataset, Rows};
 use crate::error::Result;
 use crate::features::{FeatureSet, Segments};
@@ -15,9 +17,11 @@ use crate::kernel::FourierMap;
 use crate::model::{Mix, Model, CLASSES, FORMAT_VERSION};
 use crate::ridge::{self, Standardizer};
 
-/// The λ values the inner cross-validation chooses from (half decades).
-pub const LAMBDA_GRID: [f64; 8] = [0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3];
-/// Folds of the inner cross-validation that chooses λ.
+/// The λ values the inner cross-validation chooses from (half decades), for
+/// the mean squared error (see [`Config::mean_error`]).
+pub const LAMBDA_GRID: [f64; 9] = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0];
+/// Folds of the inner cross-validation that chooses λ and gives the
+/// calibration its scores.
 const INNER_FOLDS: usize = 4;
 /// Fold assignments the inner cross-validation averages over.
 const INNER_REPEATS: u64 = 3;
@@ -26,7 +30,7 @@ const INNER_REPEATS: u64 = 3;
 pub enum Lambda {
     Fixed(f64),
     /// Chosen from [`LAMBDA_GRID`] by an inner cross-validation (see
-    /// [`choose_lambdas`]).
+    /// [`fit`]).
     CrossValidated,
 }
 
@@ -60,6 +64,16 @@ pub struct Config {
     /// class weighs as much as all `other` rows together (the usual
     /// "balanced" class weights).
     pub balance: f64,
+    /// Weigh λ against the mean weighted squared error rather than the sum
+    /// (the reference pipeline's): the scores of a strongly penalised fit
+    /// then do not grow with the number of training clips, so those of the
+    /// inner cross-validation's models, fitted on fewer clips, are on the
+    /// scale of the final model's, and a calibration fitted on the former
+    /// holds for the latter.
+    pub mean_error: bool,
+    /// Fit a [`Calibration`] of the largest weight on out-of-fold scores
+    /// of the training data.
+    pub calibrate: bool,
 }
 
 impl Config {
@@ -73,6 +87,8 @@ impl Config {
             mix: None,
             intercept: false,
             balance: 0.0,
+            mean_error: false,
+            calibrate: false,
         }
     }
 
@@ -81,8 +97,9 @@ impl Config {
     /// plus a small linear kernel, no intercept (a sound unlike every training
     /// window scores near zero on every class rather than at the classes'
     /// base rates), balanced class weights (two thirds of the clips are
-    /// `other`: unweighted, a class of four clips barely moves the fit), and
-    /// the class proportions from a linear fit with a λ of its own.
+    /// `other`: unweighted, a class of four clips barely moves the fit), the
+    /// class proportions from a linear fit with a λ of its own, and the
+    /// largest weight calibrated.
     pub fn improved() -> Self {
         Config {
             feature_set: FeatureSet::Extended,
@@ -100,6 +117,8 @@ impl Config {
             mix: Some(Lambda::CrossValidated),
             intercept: false,
             balance: 1.0,
+            mean_error: true,
+            calibrate: true,
         }
     }
 
@@ -162,7 +181,11 @@ impl Prepared {
         let map = config.map();
         let standardised = standardizer.apply(&rows.x);
         let targets = row_targets(rows, labels);
-        let weights = row_weights(rows, labels, config.balance);
+        let mut weights = row_weights(rows, labels, config.balance);
+        if config.mean_error {
+            let total: f64 = weights.iter().sum();
+            weights.iter_mut().for_each(|w| *w /= total);
+        }
         let normal = |inputs| weighted_normal(inputs, &targets, &weights, config.intercept);
         let linear = config.mix.map(|_| normal(standardised.clone()));
         let inputs = match &map {
@@ -214,6 +237,7 @@ impl Prepared {
             intercept: intercept.to_vec(),
             weights: rows(weights),
             mix,
+            calibration: None,
         }
     }
 }
@@ -243,16 +267,51 @@ fn weighted_normal(
 /// (per clip); groups keep source recordings together in the inner
 /// cross-validation. The training-data hash is left empty for the caller.
 pub fn fit(config: &Config, rows: &Rows, labels: &[Option<usize>], groups: &[String]) -> Model {
-    let needs_cv =
-        config.lambda == Lambda::CrossValidated || config.mix == Some(Lambda::CrossValidated);
-    let chosen = needs_cv.then(|| choose_lambdas(config, rows, labels, groups));
-    let pick = |lambda: Lambda, cv: fn((f64, f64)) -> f64| match lambda {
-        Lambda::Fixed(lambda) => lambda,
-        Lambda::CrossValidated => cv(chosen.expect("chosen when cross-validated")),
+    let candidates = |lambda: Lambda| match lambda {
+        Lambda::Fixed(lambda) => vec![lambda],
+        Lambda::CrossValidated => LAMBDA_GRID.to_vec(),
     };
-    let lambda = pick(config.lambda, |c| c.0);
-    let mix = config.mix.map(|m| pick(m, |c| c.1));
-    Prepared::new(config, rows, labels).model(config, lambda, mix)
+    // The inner cross-validation runs only for what needs it: a λ to
+    // choose, or the calibration's scores.
+    let inner = Inner {
+        strength: if config.lambda == Lambda::CrossValidated || config.calibrate {
+            candidates(config.lambda)
+        } else {
+            Vec::new()
+        },
+        mix: match config.mix {
+            Some(Lambda::CrossValidated) => LAMBDA_GRID.to_vec(),
+            _ => Vec::new(),
+        },
+    };
+    let runs = (!inner.strength.is_empty() || !inner.mix.is_empty())
+        .then(|| inner.run(config, rows, labels, groups));
+    let lambda = match config.lambda {
+        Lambda::Fixed(lambda) => lambda,
+        Lambda::CrossValidated => best(
+            &inner.strength,
+            &scores(&runs.as_ref().expect("run").strength, |e| {
+                rank_auc(e, labels)
+            }),
+        ),
+    };
+    let mix = config.mix.map(|m| match m {
+        Lambda::Fixed(lambda) => lambda,
+        Lambda::CrossValidated => best(
+            &inner.mix,
+            &scores(&runs.as_ref().expect("run").mix, |e| {
+                let report = Report::score(e, labels);
+                report.top1 - report.other_mean_max
+            }),
+        ),
+    });
+    let mut model = Prepared::new(config, rows, labels).model(config, lambda, mix);
+    if config.calibrate {
+        let at = inner.strength.iter().position(|&l| l == lambda);
+        let repeats = &runs.expect("run").strength[at.expect("λ among the candidates")];
+        model.calibration = calibrate(repeats, labels);
+    }
+    model
 }
 
 /// Extracts the features of a labelled folder and fits `config` to all of
@@ -270,65 +329,121 @@ pub fn train_on(dataset: &Dataset, config: &Config, rows: &Rows) -> Result<Model
     Ok(model)
 }
 
-/// The λ of [`LAMBDA_GRID`] for the weights and for the linear weights of
-/// the [`Mix`]: for each, the λ whose out-of-fold clip embeddings, in
-/// grouped cross-validations of the training data under a few fold
-/// assignments, score best on what the model is judged by: the top-1
-/// error on the five classes plus the mean largest weight of `other` clips
-/// (see [`Report`]). For the mix only the top-1 error counts in the end,
-/// but on some twenty target clips it moves in steps of 5 %; the `other`
-/// term adds the many `other` clips and favours the stronger penalty that
-/// keeps to what the classes share rather than what their few recordings
-/// happen to have. Ties go to the larger λ.
-fn choose_lambdas(
-    config: &Config,
-    rows: &Rows,
-    labels: &[Option<usize>],
-    groups: &[String],
-) -> (f64, f64) {
-    // Each λ's out-of-fold report under each of a few fold assignments.
-    let mut reports: Vec<Vec<[Report; 2]>> = vec![Vec::new(); LAMBDA_GRID.len()];
-    for seed in 0..INNER_REPEATS {
-        let fold = folds(labels, groups, INNER_FOLDS, seed);
-        // Per λ: of the weights, and of the linear weights alone.
-        let mut embeddings =
-            vec![[0, 1].map(|_| Array2::zeros((labels.len(), CLASSES.len()))); LAMBDA_GRID.len()];
-        for f in 0..INNER_FOLDS {
-            let (train, test) = split(&fold, f);
-            if test.is_empty() || train.is_empty() {
-                continue;
-            }
-            let train_labels: Vec<Option<usize>> = train.iter().map(|&c| labels[c]).collect();
-            let prepared = Prepared::new(config, &rows.of_clips(&train), &train_labels);
-            let test_rows = rows.of_clips(&test);
-            for (out, &lambda) in embeddings.iter_mut().zip(&LAMBDA_GRID) {
-                let model = prepared.model(config, lambda, None);
-                let linear = config.mix.map(|_| prepared.linear_model(config, lambda));
-                for (out, model) in out.iter_mut().zip([Some(model), linear].iter().flatten()) {
-                    let predicted = model.clip_embeddings(&test_rows);
+/// The inner cross-validation of [`fit`]: grouped cross-validations of the
+/// training data under [`INNER_REPEATS`] fold assignments, for some λ of
+/// the weights and some of the [`Mix`]'s linear weights.
+///
+/// The weights' λ is the one whose out-of-fold raw clip scores rank the
+/// five classes' clips above `other` clips best (the highest rank AUC,
+/// see [`rank_auc`]): once calibrated, the weights only decide how
+/// strongly a sound is one of the classes (the mix decides which), their
+/// scale is the calibration's business, and how well they order sounds is
+/// what is left. The mix's λ is the one whose out-of-fold clip embeddings
+/// (of the linear weights alone) score best on top-1 accuracy on the five
+/// classes minus the mean largest weight of `other` clips (see
+/// [`Report`]): only top-1 counts in the end, but on some twenty target
+/// clips it moves in steps of 5 %; the `other` term adds the many `other`
+/// clips and favours the stronger penalty that keeps to what the classes
+/// share rather than what their few recordings happen to have. Ties go to
+/// the larger λ.
+struct Inner {
+    strength: Vec<f64>,
+    mix: Vec<f64>,
+}
+
+/// Out-of-fold results of [`Inner`], `[λ][fold assignment]`, one row per
+/// clip: the weights' raw [clip scores](Model::clip_strengths), and the
+/// linear weights' clip embeddings.
+struct Runs {
+    strength: Vec<Vec<Array2<f64>>>,
+    mix: Vec<Vec<Array2<f64>>>,
+}
+
+impl Inner {
+    fn run(
+        &self,
+        config: &Config,
+        rows: &Rows,
+        labels: &[Option<usize>],
+        groups: &[String],
+    ) -> Runs {
+        let empty = |lambdas: &[f64]| vec![Vec::new(); lambdas.len()];
+        let mut runs = Runs {
+            strength: empty(&self.strength),
+            mix: empty(&self.mix),
+        };
+        for seed in 0..INNER_REPEATS {
+            let fold = folds(labels, groups, INNER_FOLDS, seed);
+            let zeros =
+                |lambdas: &[f64]| vec![Array2::zeros((labels.len(), CLASSES.len())); lambdas.len()];
+            let (mut strength, mut mix) = (zeros(&self.strength), zeros(&self.mix));
+            for f in 0..INNER_FOLDS {
+                let (train, test) = split(&fold, f);
+                if test.is_empty() || train.is_empty() {
+                    continue;
+                }
+                let train_labels: Vec<Option<usize>> = train.iter().map(|&c| labels[c]).collect();
+                let prepared = Prepared::new(config, &rows.of_clips(&train), &train_labels);
+                let test_rows = rows.of_clips(&test);
+                let keep = |out: &mut Array2<f64>, predicted: Array2<f64>| {
                     for (row, &c) in predicted.rows().into_iter().zip(&test) {
                         out.row_mut(c).assign(&row);
                     }
+                };
+                for (out, &lambda) in strength.iter_mut().zip(&self.strength) {
+                    let model = prepared.model(config, lambda, None);
+                    keep(out, model.clip_strengths(&test_rows));
+                }
+                for (out, &lambda) in mix.iter_mut().zip(&self.mix) {
+                    let model = prepared.linear_model(config, lambda);
+                    keep(out, model.clip_embeddings(&test_rows));
                 }
             }
+            for (all, out) in runs.strength.iter_mut().zip(strength) {
+                all.push(out);
+            }
+            for (all, out) in runs.mix.iter_mut().zip(mix) {
+                all.push(out);
+            }
         }
-        for (reports, e) in reports.iter_mut().zip(&embeddings) {
-            reports.push(e.each_ref().map(|e| Report::score(e, labels)));
-        }
+        runs
     }
-    let best = |which: usize| {
-        let errors: Vec<f64> = reports
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|r| (1.0 - r[which].top1) + r[which].other_mean_max)
-                    .sum::<f64>()
-            })
-            .collect();
-        let best = (0..errors.len()).fold(0, |b, i| if errors[i] <= errors[b] { i } else { b });
-        LAMBDA_GRID[best]
-    };
-    (best(0), best(1))
+}
+
+/// Each λ's `score` summed over the fold assignments.
+fn scores(per_lambda: &[Vec<Array2<f64>>], score: impl Fn(&Array2<f64>) -> f64) -> Vec<f64> {
+    per_lambda
+        .iter()
+        .map(|repeats| repeats.iter().map(&score).sum())
+        .collect()
+}
+
+/// The λ with the highest score, the last of equals (the grid rises).
+fn best(lambdas: &[f64], scores: &[f64]) -> f64 {
+    let best = (0..scores.len()).fold(0, |b, i| if scores[i] >= scores[b] { i } else { b });
+    lambdas[best]
+}
+
+/// The [`Calibration`] of the clips' largest out-of-fold scores, pooled
+/// over the fold assignments, against whether each clip is one of the
+/// classes.
+fn calibrate(repeats: &[Array2<f64>], labels: &[Option<usize>]) -> Option<Calibration> {
+    let (scores, is_class): (Vec<f64>, Vec<bool>) = repeats
+        .iter()
+        .flat_map(|e| {
+            e.rows()
+                .into_iter()
+                .zip(labels)
+                .map(|(row, label)| {
+                    (
+                        row.fold(f64::NEG_INFINITY, |a, &b| a.max(b)),
+                        label.is_some(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .unzip();
+    Calibration::fit(&scores, &is_class)
 }
 
 #[cfg(test)]
