@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::calibration::Calibration;
 use crate::clip::{load_bytes, load_file};
@@ -83,6 +84,19 @@ impl Model {
             Model::from_json("models/default.json", DEFAULT_MODEL)
                 .expect("the committed model is valid")
         })
+    }
+
+    /// A short name for exactly these weights: the first 16 hex digits of the SHA-256 of the
+    /// model as [`to_json`](Model::to_json) writes it. Each song records the model that
+    /// placed it, so a new model re-embeds exactly the songs an older one placed.
+    pub fn id(&self) -> String {
+        hex::encode(&Sha256::digest(self.to_json().as_bytes())[..8])
+    }
+
+    /// [`id`](Model::id) of the committed default model (computed once).
+    pub fn default_id() -> &'static str {
+        static ID: OnceLock<String> = OnceLock::new();
+        ID.get_or_init(|| Model::default_model().id())
     }
 
     pub fn from_json(name: &str, json: &str) -> Result<Model> {
@@ -288,6 +302,17 @@ mod tests {
             }),
             calibration: None,
         }
+    }
+
+    #[test]
+    fn a_model_is_named_by_its_weights() {
+        let written = Model::default_model().to_json();
+        let again = Model::from_json("again", &written).unwrap();
+        assert_eq!(again.id(), Model::default_id());
+        assert_eq!(Model::default_id().len(), 16);
+        let mut retrained = Model::default_model().clone();
+        retrained.lambda *= 2.0;
+        assert_ne!(retrained.id(), Model::default_id());
     }
 
     #[test]

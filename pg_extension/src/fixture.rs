@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0019_imported_installations.sql",
         include_str!("../../sql/0019_imported_installations.sql"),
     ),
+    (
+        "sql/0020_embedding_models.sql",
+        include_str!("../../sql/0020_embedding_models.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

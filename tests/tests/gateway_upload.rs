@@ -6,6 +6,9 @@ use cosound_e2e::gateway::{
     config, dead_address, object_keys, unique_seed, upload, upload_to, wav, OwnGateway,
 };
 use cosound_e2e::{new_user, player_token, superuser};
+use cosound_ml::Model;
+
+const BELLS: &[u8] = include_bytes!("../../supabase/demo-audio/instrumental/bells_at_dusk.ogg");
 
 /// The database's own SHA-256 of `bytes`, to check the one the gateway recorded.
 async fn hex_sha256(db: &tokio_postgres::Client, bytes: &[u8]) -> String {
@@ -62,6 +65,24 @@ async fn an_admins_upload_becomes_a_song_with_its_embedding_and_object() {
     assert_eq!(row.get::<_, String>(8), "audio/wav");
     assert_eq!(object_keys(&key).await, vec![key.clone()]);
 
+    // The answer and the catalogue name the model and say whether the sound fits no class.
+    let weights: Vec<f32> = serde_json::from_value(song["embedding"].clone()).unwrap();
+    let fits_none = cosound_ml::fits_no_class(&weights.try_into().unwrap());
+    assert_eq!(song["fits_no_class"], fits_none, "{song}");
+    assert_eq!(song["embedding_model"], Model::default_id(), "{song}");
+    let listed = db
+        .query_one(
+            "select fits_no_class, embedding_model from api.songs where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.get::<_, Option<bool>>(0), Some(fits_none));
+    assert_eq!(
+        listed.get::<_, Option<String>>(1).as_deref(),
+        Some(Model::default_id())
+    );
+
     // The same file again is the same song.
     let (status, again) = upload(Some(&admin), "title=Again&type=soundscape", audio.clone()).await;
     assert_eq!(status, 409, "{again}");
@@ -79,6 +100,41 @@ async fn an_admins_upload_becomes_a_song_with_its_embedding_and_object() {
     );
     assert_eq!(again["song_id"], id, "{again}");
     assert_eq!(songs_titled(&db, "Padded").await, 0);
+}
+
+/// Bells are none of rain, waves, thunder, wind or fire: the upload is accepted, and both its
+/// answer and the catalogue say the sound fits no class.
+#[tokio::test]
+async fn a_sound_of_no_class_is_accepted_and_says_so() {
+    let db = superuser().await;
+    let (_, admin) = new_user(&db, &["admin"]).await;
+    let (status, song) = upload(
+        Some(&admin),
+        "title=Bells&type=instrumental",
+        BELLS.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{song}");
+    assert_eq!(song["fits_no_class"], true, "{song}");
+    let id = song["id"].as_i64().unwrap();
+    let listed = db
+        .query_one("select fits_no_class from api.songs where id = $1", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(listed.get::<_, Option<bool>>(0), Some(true));
+    // The demo's file is for other tests too: this one leaves neither the row nor the object.
+    db.execute("delete from cosound.songs where id = $1", &[&id])
+        .await
+        .unwrap();
+    let key = song["object_key"].as_str().unwrap();
+    let (s3, bucket) = cosound_e2e::gateway::bucket();
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(object_keys(key).await.is_empty());
 }
 
 #[tokio::test]

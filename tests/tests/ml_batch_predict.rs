@@ -1,8 +1,10 @@
 //! `cosound-ml batch-predict` in its database mode, run as the built binary with the stack's
 //! gateway settings: songs lacking an embedding get the one the model gives their object in
-//! the bucket; a song whose object is missing or bad is reported by id, title and key and
-//! left as it was, the rest embedded, and the run fails; `--all` embeds every song again and
-//! removes no embedding. One test, since each run embeds the whole catalogue.
+//! the bucket, with the model's id and whether the sound fits no class; a song whose object is
+//! missing or bad is reported by id, title and key and left as it was, the rest embedded, and
+//! the run fails; a song another model placed is embedded again, one this model placed is
+//! not; `--all` embeds every song again and removes no embedding. One test, since each run
+//! embeds the whole catalogue.
 
 use cosound_e2e::gateway::{bucket, config, unique_seed, wav};
 use cosound_e2e::{built_binary, superuser};
@@ -12,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 const RAIN: &[u8] = include_bytes!("../../supabase/demo-audio/soundscape/rain_on_a_window.ogg");
 const FIRE: &[u8] = include_bytes!("../../supabase/demo-audio/soundscape/crackling_fire.ogg");
+const BELLS: &[u8] = include_bytes!("../../supabase/demo-audio/instrumental/bells_at_dusk.ogg");
 
 struct Song {
     id: i64,
@@ -65,10 +68,28 @@ async fn embedding(db: &tokio_postgres::Client, song: &Song) -> Option<Vec<f32>>
     })
 }
 
-async fn set_embedding(db: &tokio_postgres::Client, song: &Song, vector: &str) {
+/// What the song's row says placed it, and whether it fits no class.
+async fn placed_by(db: &tokio_postgres::Client, song: &Song) -> (Option<String>, Option<bool>) {
+    let row = db
+        .query_one(
+            "select embedding_model, fits_no_class from cosound.songs where id = $1",
+            &[&song.id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+async fn set_embedding(
+    db: &tokio_postgres::Client,
+    song: &Song,
+    vector: &str,
+    model: Option<&str>,
+) {
     db.execute(
-        "update cosound.songs set embedding = $2::text::extensions.vector where id = $1",
-        &[&song.id, &vector],
+        "update cosound.songs set embedding = $2::text::extensions.vector, embedding_model = $3
+          where id = $1",
+        &[&song.id, &vector, &model],
     )
     .await
     .unwrap();
@@ -158,6 +179,7 @@ async fn batch_predict_embeds_the_songs_lacking_an_embedding_and_reports_the_bad
         (song(&db, "rain.ogg", Some(RAIN)).await, RAIN.to_vec()),
         (song(&db, "fire.ogg", Some(FIRE)).await, FIRE.to_vec()),
         (song(&db, "noise.wav", Some(&noise)).await, noise.clone()),
+        (song(&db, "bells.ogg", Some(BELLS)).await, BELLS.to_vec()),
     ];
     let not_audio = song(&db, "notes.ogg", Some(b"these are not sounds".as_slice())).await;
     let quiet = song(&db, "quiet.wav", Some(&silent)).await;
@@ -209,9 +231,51 @@ async fn batch_predict_embeds_the_songs_lacking_an_embedding_and_reports_the_bad
         );
     }
 
-    // After a model change: every song again, and a bad song keeps the embedding it had.
-    set_embedding(&db, &good[0].0, "[0.5,0.5,0.5,0.5,0.5]").await;
-    set_embedding(&db, &not_audio, "[0.1,0.2,0.3,0.4,0.5]").await;
+    // Each embedding names its model, and says whether the sound fits none of the classes:
+    // rain does, the bells of an instrumental do not.
+    for ((song, _), want) in good.iter().zip(&want) {
+        let expected = (
+            Some(Model::default_id().to_string()),
+            Some(cosound_ml::fits_no_class(want)),
+        );
+        assert_eq!(placed_by(&db, song).await, expected, "{}", song.title);
+    }
+    assert_eq!(placed_by(&db, &good[0].0).await.1, Some(false));
+    assert_eq!(placed_by(&db, &good[3].0).await.1, Some(true));
+
+    // A song another model placed is embedded again; one this model placed is left alone.
+    set_embedding(
+        &db,
+        &good[0].0,
+        "[0.5,0.5,0.5,0.5,0.5]",
+        Some("0123456789abcdef"),
+    )
+    .await;
+    set_embedding(
+        &db,
+        &good[1].0,
+        "[0.5,0.5,0.5,0.5,0.5]",
+        Some(Model::default_id()),
+    )
+    .await;
+    let output = batch_predict(&binary, &[]).wait_with_output().unwrap();
+    assert_reported(&output, &bad);
+    assert_embedded(embedding(&db, &good[0].0).await, &want[0], &good[0].0);
+    assert_eq!(
+        placed_by(&db, &good[0].0).await.0.as_deref(),
+        Some(Model::default_id())
+    );
+    assert_eq!(embedding(&db, &good[1].0).await, Some(vec![0.5; 5]));
+
+    // With --all: every song again, and a bad song keeps the embedding it had.
+    set_embedding(
+        &db,
+        &good[0].0,
+        "[0.5,0.5,0.5,0.5,0.5]",
+        Some(Model::default_id()),
+    )
+    .await;
+    set_embedding(&db, &not_audio, "[0.1,0.2,0.3,0.4,0.5]", None).await;
     let output = batch_predict(&binary, &["--all"])
         .wait_with_output()
         .unwrap();

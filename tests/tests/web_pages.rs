@@ -1,6 +1,7 @@
 //! The web app in a real Chromium against the real stack: a listener signs up from a check-in
 //! link, rates, and sees the room's mix change when another listener rates; an admin uploads
-//! (one file that is not audio) and creates a player; a manager makes a check-in code and
+//! (one file that is not audio), sees which sounds fit none of the classes, and creates a
+//! player; a manager makes a check-in code and
 //! rotates the device key and chooses how the room's listeners count; a listener finds no
 //! console, and the API refuses its calls.
 //! Each main screen is saved as a screenshot (`target/screenshots/`).
@@ -308,11 +309,35 @@ async fn an_admin_uploads_two_files_and_sees_the_refusal_then_creates_a_player()
     let notes = folder.path().join(format!("notes-{seed}.txt"));
     std::fs::write(&sound, wav(3.0, 22_050, seed)).unwrap();
     std::fs::write(&notes, b"these are my notes, not a sound".repeat(20)).unwrap();
+    // Two sounds the model placed: bells fit none of the five classes, waves do.
+    let (bells, waves) = (
+        titled_soundscape(&db, &format!("bells-{seed}"), "[0.02,0,0.01,0.05,0.03]").await,
+        titled_soundscape(&db, &format!("waves-{seed}"), "[0.2,0.8,0,0.1,0]").await,
+    );
+    db.execute(
+        "update cosound.songs set fits_no_class = (id = $1) where id in ($1, $2)",
+        &[&bells, &waves],
+    )
+    .await
+    .unwrap();
 
     let chromium = Browser::start().await;
     let page = chromium.session(Screen::Desktop).await;
     sign_in(&page, &admin).await;
     browser::click(&page, "#nav a[href='#catalogue']").await;
+    browser::wait_for_text(
+        &page,
+        &format!("#catalogue tr[data-song='{bells}'] .no-class"),
+        "fits none of the five classes",
+    )
+    .await;
+    let flagged = page
+        .find_all(Locator::Css(&format!(
+            "#catalogue tr[data-song='{waves}'] .no-class"
+        )))
+        .await
+        .unwrap();
+    assert!(flagged.is_empty(), "waves are one of the classes");
     let files = browser::wait_for(&page, "#upload-files").await;
     files
         .send_keys(&format!("{}\n{}", sound.display(), notes.display()))
@@ -330,7 +355,27 @@ async fn an_admin_uploads_two_files_and_sees_the_refusal_then_creates_a_player()
     )
     .await;
     browser::wait_for(&page, &format!("#catalogue input[value='rain-{seed}']")).await;
+    scroll_to(&page, &format!("#catalogue tr[data-song='{bells}']")).await;
     browser::screenshot(&page, "admin-catalogue").await;
+    // The upload's line says what the catalogue records of the new sound.
+    let fits_none: Vec<bool> = column(
+        &db,
+        "select fits_no_class from cosound.songs where title = $1",
+        &[&format!("rain-{seed}")],
+    )
+    .await;
+    let said = page
+        .find(Locator::Css("#upload-results li.ok .outcome"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        said.contains("fits none of the five classes"),
+        fits_none == [true],
+        "{said}"
+    );
     let uploaded: Vec<String> = column(
         &db,
         "select title from cosound.songs where title in ($1, $2)",

@@ -21,12 +21,15 @@ pub fn build_gateway() -> Result<()> {
     ]))
 }
 
-fn build_player() -> Result<()> {
+/// The demo player's program, and `cosound-ml`, which embeds the catalogue again after a new model.
+fn build_player_and_model() -> Result<()> {
     cmd::run(Command::new("cargo").current_dir(paths::repo()).args([
         "build",
         "--quiet",
         "-p",
         "cosound-player",
+        "-p",
+        "cosound-ml",
     ]))
 }
 
@@ -35,9 +38,10 @@ pub fn up() -> Result<()> {
     let stack = Stack::dev()?;
     stack.install_extension(Profile::Release)?;
     build_gateway()?;
-    build_player()?;
+    build_player_and_model()?;
     stack.start()?;
     load_demo_catalogue(&stack)?;
+    embed_again_what_another_model_placed(&stack)?;
     start_demo_player(&stack)?;
     let gateway = stack.port("COSOUND_GATEWAY_PORT");
     let health = services::http_get(gateway, "/healthz")
@@ -90,6 +94,17 @@ fn load_demo_catalogue(stack: &Stack) -> Result<()> {
         .context("loading the demo catalogue failed")?;
     std::fs::write(stamp, fingerprint)?;
     Ok(())
+}
+
+/// After a new model: the songs an earlier one placed (each song records its model) get this
+/// model's embeddings, with `cosound-ml batch-predict` and the gateway's settings.
+fn embed_again_what_another_model_placed(stack: &Stack) -> Result<()> {
+    cmd::run(
+        Command::new(paths::target().join("debug/cosound-ml"))
+            .arg("batch-predict")
+            .envs(stack.gateway_env()),
+    )
+    .context("embedding the catalogue with the current model failed")
 }
 
 /// Starts the demo player, with a fresh key for it (the gateway keeps only its hash, so a

@@ -21,6 +21,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use cosound_ml::model::Model;
 use cosound_rules::recommend::SongType;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -155,6 +156,8 @@ pub async fn upload(
             "duration_ms": analysis.duration_ms,
             "loudness_gain_db": analysis.loudness_gain_db,
             "embedding": analysis.embedding,
+            "fits_no_class": cosound_ml::fits_no_class(&analysis.embedding),
+            "embedding_model": Model::default_id(),
             "byte_size": byte_size,
             "content_sha256": spooled.sha256,
             "content_type": object.content_type,
@@ -238,9 +241,9 @@ async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
         .query_one(
             "insert into cosound.songs (title, type, object_key, duration_ms, loudness_gain_db,
                                         embedding, byte_size, content_sha256, content_type,
-                                        audio_sha256)
+                                        audio_sha256, embedding_model, fits_no_class)
              values ($1, $2::text::cosound.song_type, $3, $4, $5,
-                     $6::text::extensions.vector, $7, $8, $9, $10)
+                     $6::text::extensions.vector, $7, $8, $9, $10, $11, $12)
              returning id",
             &[
                 &song.title,
@@ -253,6 +256,8 @@ async fn insert_song(state: &AppState, song: &NewSong<'_>) -> ApiResult<i64> {
                 &song.sha256,
                 &song.content_type,
                 &song.analysis.audio_sha256,
+                &Model::default_id(),
+                &cosound_ml::fits_no_class(&song.analysis.embedding),
             ],
         )
         .await;

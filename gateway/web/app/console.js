@@ -438,6 +438,10 @@ function historyPanel(player) {
 
 // --- catalogue (admins) ----------------------------------------------------------------------
 
+// The model's calibrated weights are all under its threshold: the sound plays, but an admin
+// should know it is none of rain, waves, thunder, wind or fire.
+const NO_CLASS = 'fits none of the five classes';
+
 export function catalogue(root) {
   const line = messageLine();
   // Focusable, so a keyboard can scroll the wide table sideways on a narrow screen.
@@ -459,9 +463,10 @@ export function catalogue(root) {
     ], ['Save', of()], (values, _f, button) => act(button, rowLine, () => api.rpc('update_song', { song_id: song.id, title: values.title, type: values.type }),
       (s) => `Saved: ${s.title}, ${s.type}.`));
     const embedding = parseVector(song.embedding);
-    return h('tr', {},
+    return h('tr', { 'data-song': song.id },
       h('td', {}, edit, rowLine),
-      h('td', {}, embedding ? vectorBars(embedding, { caption: `embedding of ${song.title}` }) : 'not embedded yet'),
+      h('td', {}, embedding ? vectorBars(embedding, { caption: `embedding of ${song.title}` }) : 'not embedded yet',
+        song.fits_no_class ? h('p', { class: 'no-class' }, NO_CLASS) : null),
       h('td', {}, song.loudness_gain_db === null ? '–' : `${song.loudness_gain_db.toFixed(1)} dB`),
       h('td', {}, song.duration_ms ? `${(song.duration_ms / 1000).toFixed(1)} s` : '–'));
   };
@@ -498,7 +503,7 @@ async function uploadOne(file, type, results) {
     const song = await api.upload(file, { title, type }, (fraction) => { bar.value = fraction; });
     bar.value = 1;
     item.classList.add('ok');
-    outcome.textContent = `added as song ${song.id}, ${(song.duration_ms / 1000).toFixed(1)} s, loudness gain ${song.loudness_gain_db.toFixed(1)} dB`;
+    outcome.textContent = `added as song ${song.id}, ${(song.duration_ms / 1000).toFixed(1)} s, loudness gain ${song.loudness_gain_db.toFixed(1)} dB${song.fits_no_class ? `; it ${NO_CLASS}` : ''}`;
   } catch (error) {
     item.classList.add('failed');
     outcome.setAttribute('role', 'alert');

@@ -59,6 +59,8 @@ pub struct Catalogue {
     s3: aws_sdk_s3::Client,
     bucket: String,
     songs: Vec<Song>,
+    /// The id of the model whose embeddings are written.
+    model: String,
 }
 
 /// What became of a song whose embedding was computed.
@@ -84,9 +86,10 @@ fn reason(error: &tokio_postgres::Error) -> String {
 }
 
 impl Catalogue {
-    /// Connects and lists the songs that lack an embedding, or every song
-    /// when `all`.
-    pub fn open(settings: &Settings, all: bool) -> Result<Self> {
+    /// Connects and lists the songs that lack an embedding or were placed by
+    /// another model than `model` (whose id each write records), or every
+    /// song when `all`.
+    pub fn open(settings: &Settings, all: bool, model: &str) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -116,11 +119,12 @@ impl Catalogue {
                 eprintln!("the database connection failed: {error}");
             }
         });
-        let filter = if all { "" } else { "where embedding is null" };
         let songs = runtime
             .block_on(db.query(
-                &format!("select id, title, object_key from cosound.songs {filter} order by id"),
-                &[],
+                "select id, title, object_key from cosound.songs
+                  where $1 or embedding is null or embedding_model is distinct from $2
+                  order by id",
+                &[&all, &model],
             ))
             .context("cannot list the songs")?
             .iter()
@@ -136,6 +140,7 @@ impl Catalogue {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             bucket: settings.s3_bucket.clone(),
             songs,
+            model: model.to_string(),
         })
     }
 
@@ -149,9 +154,17 @@ impl Catalogue {
         let rows = self
             .runtime
             .block_on(self.db.execute(
-                "update cosound.songs set embedding = $3::text::extensions.vector
+                "update cosound.songs
+                    set embedding = $3::text::extensions.vector, embedding_model = $4,
+                        fits_no_class = $5
                   where id = $1 and object_key = $2",
-                &[&song.id, &song.key, &vector],
+                &[
+                    &song.id,
+                    &song.key,
+                    &vector,
+                    &self.model,
+                    &cosound_ml::fits_no_class(&embedding),
+                ],
             ))
             .map_err(|error| Failure::Write {
                 name: outcome.name,

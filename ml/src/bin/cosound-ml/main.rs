@@ -18,7 +18,8 @@ const BATCH_PREDICT: &str = "\
 Embeds many sounds, keeping going past bad ones.
 
 Without FOLDER (the database mode), it embeds every song of the catalogue \
-that has no embedding yet, or every song with --all (after a model change). \
+that has no embedding yet or whose embedding another model computed (each \
+song records its model's id), or every song with --all. \
 Each song's audio is read from the S3 bucket where the gateway stored it \
 (songs.object_key), and its embedding is written to the database in a \
 statement of its own as soon as it is computed. It takes the gateway's \
@@ -81,8 +82,9 @@ enum Command {
         #[arg(long)]
         throughput_only: bool,
     },
-    /// Embed the catalogue's songs that lack an embedding (all with --all),
-    /// or the audio files of a folder into a CSV file.
+    /// Embed the catalogue's songs that lack an embedding or were placed by
+    /// another model (all with --all), or the audio files of a folder into a
+    /// CSV file.
     #[command(long_about = BATCH_PREDICT)]
     BatchPredict {
         /// Embed the audio files directly inside this folder into --output
@@ -91,9 +93,8 @@ enum Command {
         /// The CSV file of the folder mode.
         #[arg(short, long, default_value = "embeddings.csv")]
         output: PathBuf,
-        /// Embed every song again, not only those lacking an embedding (after
-        /// a model change); each keeps its old embedding until its new one is
-        /// written.
+        /// Embed every song again, those this model placed too; each keeps
+        /// its old embedding until its new one is written.
         #[arg(long, conflicts_with = "folder")]
         all: bool,
         /// A model file instead of the built-in default model.

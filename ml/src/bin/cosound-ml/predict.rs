@@ -28,7 +28,12 @@ pub fn files(model: &Model, files: &[PathBuf], json: bool) -> Result<()> {
         match model.embed_file(file) {
             Ok(embedding) if json => println!(
                 "{}",
-                serde_json::json!({ "file": file, "embedding": embedding, "classes": CLASSES })
+                serde_json::json!({
+                    "file": file,
+                    "embedding": embedding,
+                    "classes": CLASSES,
+                    "fits_no_class": cosound_ml::fits_no_class(&embedding),
+                })
             ),
             Ok(embedding) => println!(
                 "{:<40} {}",
@@ -69,7 +74,7 @@ pub fn folder(model: &Model, folder: PathBuf, output: &Path) -> Result<()> {
 }
 
 pub fn catalogue(model: &Model, settings: &catalogue::Settings, all: bool) -> Result<()> {
-    let catalogue = Catalogue::open(settings, all)?;
+    let catalogue = Catalogue::open(settings, all, &model.id())?;
     let songs = catalogue.items()?;
     let bar = progress(songs.len(), "embedding");
     let results = batch::run_each(
@@ -93,7 +98,11 @@ pub fn catalogue(model: &Model, settings: &catalogue::Settings, all: bool) -> Re
             }
         }
     }
-    let which = if all { "" } else { " lacking an embedding" };
+    let which = if all {
+        ""
+    } else {
+        " lacking an embedding or placed by another model"
+    };
     println!("embedded {written} of {} song(s){which}", songs.len());
     anyhow::ensure!(
         failed == 0,

@@ -1,0 +1,1 @@
+../../sql/0020_embedding_models.sql
