@@ -2,7 +2,7 @@
 //! `f32` samples at the file's own rate, with the limits of the crate docs.
 
 use std::fs::File;
-use std::io::{Cursor, ErrorKind};
+use std::io::{Cursor, ErrorKind, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_PCM_S16LE};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
@@ -64,6 +64,22 @@ where
 {
     let hint = Path::new(name).extension().and_then(|e| e.to_str());
     decode_source(name, Box::new(Cursor::new(bytes)), hint, None)
+}
+
+/// Decodes audio as `reader` yields it (an upload while it arrives: the
+/// reader need not seek), showing `observe` every packet as
+/// [`decode_file_observed`] does; `name` appears in errors, and its
+/// extension, if any, hints at the container.
+pub fn decode_stream_observed<R>(
+    name: &str,
+    reader: R,
+    observe: Option<Observer>,
+) -> Result<Decoded>
+where
+    R: Read + Send + Sync + 'static,
+{
+    let hint = Path::new(name).extension().and_then(|e| e.to_str());
+    decode_source(name, Box::new(ReadOnlySource::new(reader)), hint, observe)
 }
 
 fn decode_source(

@@ -1,18 +1,21 @@
 //! What an upload is: checked to be decodable audio, measured (duration, EBU R128 loudness),
 //! fingerprinted (the decoded sound's hash) and embedded by the `ml` model, all from one
-//! decoding. CPU-bound: run it on a blocking
-//! thread (it takes a second one for the loudness meter).
+//! decoding of the body as it arrives. CPU-bound: run it on a blocking thread (it takes a
+//! second one for the loudness meter).
 
 use crate::error::ApiError;
+use crate::upload::receive::Chunks;
 use axum::http::StatusCode;
-use cosound_ml::clip::load_file_observed;
+use cosound_ml::clip::load_stream_observed;
 use cosound_ml::error::Error as MlError;
 use cosound_ml::model::{Embedding, Model};
 use ebur128::{EbuR128, Mode};
 use sha2::{Digest, Sha256};
 use std::ops::ControlFlow;
-use std::path::Path;
 use std::sync::mpsc;
+
+/// What the model's errors call the upload (it has no trustworthy name of its own).
+const UPLOAD: &str = "the upload";
 
 /// Every sound is brought to EBU R128's programme loudness when played.
 pub const TARGET_LUFS: f64 = -23.0;
@@ -42,10 +45,10 @@ const BLOCK_SAMPLES: usize = 1 << 16;
 /// Blocks decoded ahead of the meter, at most (1 MiB).
 const BLOCKS_AHEAD: usize = 4;
 
-/// Decodes, measures and embeds the file at `path`, refusing (413) audio that lasts longer
-/// than `max_seconds`: decoding stops there, so a small file that decodes to hours costs no
-/// more than the longest sound accepted.
-pub fn analyse(path: &Path, max_seconds: u32) -> Result<Analysis, ApiError> {
+/// Decodes, measures and embeds the body as it arrives, refusing (413) audio that lasts
+/// longer than `max_seconds`: decoding stops there, so a small file that decodes to hours
+/// costs no more than the longest sound accepted.
+pub fn analyse(body: Chunks, max_seconds: u32) -> Result<Analysis, ApiError> {
     // The meter, the costliest step for a long file, runs on a thread of its own while the
     // decoder goes on and the model embeds the analysed part.
     let (blocks, received) = mpsc::sync_channel::<Block>(BLOCKS_AHEAD);
@@ -62,7 +65,7 @@ pub fn analyse(path: &Path, max_seconds: u32) -> Result<Analysis, ApiError> {
             block: Block::default(),
             seconds: 0.0,
         };
-        let samples = load_file_observed(path, &mut |frames, channels, rate| {
+        let samples = load_stream_observed(UPLOAD, body, &mut |frames, channels, rate| {
             feed.add(frames, channels, rate);
             if feed.seconds > f64::from(max_seconds) {
                 ControlFlow::Break(())
@@ -79,7 +82,7 @@ pub fn analyse(path: &Path, max_seconds: u32) -> Result<Analysis, ApiError> {
             metering.join().expect("the meter's thread ends"),
         )
     });
-    let (embedding, too_long) = embedding.map_err(|error| refusal(error, path))?;
+    let (embedding, too_long) = embedding.map_err(refusal)?;
     if too_long {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -146,11 +149,11 @@ fn not_audio(message: String) -> ApiError {
 
 /// The model's reasons, in HTTP: not audio at all → 415; audio that cannot be a song
 /// (too short, silent) → 422.
-fn refusal(error: MlError, path: &Path) -> ApiError {
-    // The model names the file; the temporary path means nothing to the client.
+fn refusal(error: MlError) -> ApiError {
+    // The model names its input; the client knows which upload it sent.
     let message = error.to_string();
     let message = message
-        .strip_prefix(&format!("{}: ", path.display()))
+        .strip_prefix(&format!("{UPLOAD}: "))
         .unwrap_or(&message)
         .to_string();
     match error {
@@ -158,11 +161,11 @@ fn refusal(error: MlError, path: &Path) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unusable_audio", message)
         }
         MlError::Io { .. } => {
-            tracing::error!(%error, "cannot read the spooled upload");
+            tracing::error!(%error, "cannot read the upload's body");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "analysis_failed",
-                "the gateway cannot read the upload back",
+                "the gateway cannot read the upload",
             )
         }
         _ => not_audio(format!(

@@ -2,15 +2,15 @@
 //! an admin adds a sound to the catalogue.
 //!
 //! The steps, each refusing with its own status: the admin role (in the database), the
-//! parameters, the size (413), then the body — spooled to a temporary file ([`spool`]), never
-//! held whole in memory, and streamed to the bucket in parts as it arrives ([`store`]) — the
-//! duplicate check (409), the audio itself (415/422: [`audio`]) while the last parts go up
-//! (503), then the song row. A multipart upload is completed only once the audio passed, a
+//! parameters, the size (413), then the body ([`receive`]), never held whole in memory, which
+//! goes to the bucket in parts as it arrives ([`store`]) while the audio is decoded, measured
+//! and embedded from it ([`audio`]) — then the duplicate check (409), the audio's verdict
+//! (415/422), the last parts' (503), and the song row. A multipart upload is completed only once the audio passed, a
 //! small file's single PUT is deleted when refused, and the object goes again when its row
 //! cannot be written: no failure leaves a row or an object.
 
 pub mod audio;
-pub mod spool;
+pub mod receive;
 pub mod store;
 
 use crate::auth::Caller;
@@ -60,11 +60,12 @@ pub async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     if announced.is_some_and(|length| length > state.max_upload_bytes) {
-        return Err(spool::too_large(state.max_upload_bytes));
+        return Err(receive::too_large(state.max_upload_bytes));
     }
 
-    // The body goes to the bucket while it arrives; the analysis (CPU) then overlaps the
-    // transfer's last parts. Every refusal below discards what the transfer put.
+    // The body goes to the bucket and through the analysis (CPU, on blocking threads) while
+    // it arrives, so both are done soon after its last byte. Every refusal below discards
+    // what the transfer put.
     let (parts, received) = tokio::sync::mpsc::channel(1);
     let mut transfer = store::Transfer::start(&state.s3, &state.bucket, received, |head| {
         let container = audio::container(head);
@@ -73,14 +74,17 @@ pub async fn upload(
             content_type: container.content_type,
         }
     });
-    let spooled = match spool::spool(body, state.max_upload_bytes, parts).await {
-        Ok(spooled) => spooled,
+    let (chunks, body_chunks) = receive::chunks();
+    let max_seconds = state.max_upload_minutes * 60;
+    let analysis = tokio::task::spawn_blocking(move || audio::analyse(body_chunks, max_seconds));
+    let received = match receive::receive(body, state.max_upload_bytes, parts, chunks).await {
+        Ok(received) => received,
         Err(refusal) => {
             transfer.discard().await;
             return Err(refusal);
         }
     };
-    match song_with_content(&state, &spooled.sha256).await {
+    match song_with_content(&state, &received.sha256).await {
         Ok(None) => {}
         Ok(Some(id)) => {
             transfer.discard().await;
@@ -91,12 +95,7 @@ pub async fn upload(
             return Err(error);
         }
     }
-    let file = spooled.file.clone();
-    let max_seconds = state.max_upload_minutes * 60;
-    let (analysis, stored) = tokio::join!(
-        tokio::task::spawn_blocking(move || audio::analyse(file.path(), max_seconds)),
-        transfer.uploaded(),
-    );
+    let (analysis, stored) = tokio::join!(analysis, transfer.uploaded());
     let analysis = analysis.unwrap_or_else(|error| {
         tracing::error!(%error, "the audio analysis panicked");
         Err(ApiError::new(
@@ -126,7 +125,7 @@ pub async fn upload(
     }
     transfer.keep().await?;
 
-    let byte_size = spooled.size as i64;
+    let byte_size = received.size as i64;
     let song = NewSong {
         title,
         kind,
@@ -134,7 +133,7 @@ pub async fn upload(
         analysis: &analysis,
         content_type: object.content_type,
         byte_size,
-        sha256: &spooled.sha256,
+        sha256: &received.sha256,
     };
     let inserted = insert_song(&state, &song).await;
     let id = match inserted {
@@ -159,7 +158,7 @@ pub async fn upload(
             "fits_no_class": cosound_ml::fits_no_class(&analysis.embedding),
             "embedding_model": Model::default_id(),
             "byte_size": byte_size,
-            "content_sha256": spooled.sha256,
+            "content_sha256": received.sha256,
             "content_type": object.content_type,
         })),
     ))

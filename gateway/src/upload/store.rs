@@ -1,8 +1,8 @@
 //! Puts an upload into the bucket while its body is still arriving: one PUT for a body of at
-//! most [`PART_SIZE`], else an S3 multipart upload whose parts go up as the spool fills them
+//! most [`PART_SIZE`], else an S3 multipart upload whose parts go up as the body fills them
 //! ([`PARTS_IN_FLIGHT`] at a time). A multipart upload is completed only when the handler
 //! keeps it, so a refused upload never becomes a visible object; a single PUT is deleted.
-//! The bytes are not signed (SigV4 would hash them once more, after the spool's SHA-256):
+//! The bytes are not signed (SigV4 would hash them once more, after the receiver's SHA-256):
 //! the SDK's CRC32 checksum still lets the store refuse a damaged body.
 
 use crate::error::ApiError;
@@ -261,7 +261,7 @@ impl Bucket {
     }
 }
 
-/// The body ended early: the spool refused it and says why; the transfer stores nothing.
+/// The body ended early: the receiver refused it and says why; the transfer stores nothing.
 fn incomplete() -> ApiError {
     ApiError::bad_request(
         "upload_interrupted",
