@@ -1,7 +1,7 @@
 //! The gateway's two hot paths, each against a baseline measured in the same run:
-//! - an admin's upload (`POST /songs`: the body spooled to disk, hashed and streamed to
-//!   SeaweedFS as it arrives, decoded once for its EBU R128 loudness and the `ml` model's
-//!   embedding, inserted as a song) vs a direct aws-sdk-s3 `PutObject` of the same bytes into the same bucket, for the
+//! - an admin's upload (`POST /songs`: the body hashed, streamed to SeaweedFS and decoded as
+//!   it arrives, for its EBU R128 loudness and the `ml` model's embedding, then inserted as a
+//!   song) vs a direct aws-sdk-s3 `PutObject` of the same bytes into the same bucket, for the
 //!   demo catalogue's eight short Ogg Vorbis clips, for minute-long 44.1 kHz stereo WAVs and for
 //!   five-minute tracks, the length of a real ambient recording (made at run time, not kept);
 //! - a device trading its key for a token (`POST /player/token`: one pooled database query,
