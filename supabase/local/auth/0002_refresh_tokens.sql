@@ -97,7 +97,7 @@ $$;
 revoke execute on function auth.local_tokens from public;
 
 -- A new session for a user who just signed up or in (api.sign_up and api.sign_in call it).
-create or replace function auth.local_session(user_id uuid) returns json
+create function auth.local_session(user_id uuid) returns json
 language plpgsql volatile security definer set search_path = ''
 as $$
 declare
