@@ -94,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "sql/0020_embedding_models.sql",
         include_str!("../../sql/0020_embedding_models.sql"),
     ),
+    (
+        "sql/0021_the_default_time_zone_needs_no_lookup.sql",
+        include_str!("../../sql/0021_the_default_time_zone_needs_no_lookup.sql"),
+    ),
 ];
 
 /// Applies the migrations in the current transaction.

@@ -1,0 +1,1 @@
+../../sql/0021_the_default_time_zone_needs_no_lookup.sql
